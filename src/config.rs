@@ -1,0 +1,164 @@
+//! Configuration: command-line flags, each also settable by a `CONFCAL_*`
+//! environment variable (flags win).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "confcal",
+    version,
+    about = "Conference schedules as iCalendar feeds"
+)]
+pub struct Cli {
+    /// SQLite database file (created if missing).
+    #[arg(long, env = "CONFCAL_DB", default_value = "confcal.db", global = true)]
+    pub db: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app, the JSON API and the feeds (the default).
+    Serve(ServeArgs),
+    /// Import schedule documents (JSON) into the database: all or nothing.
+    Import {
+        /// Schedule documents to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CONFCAL_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+
+    /// Public URL of the service, used in feed links and UIDs
+    /// [default: http://<addr>].
+    #[arg(long, env = "CONFCAL_BASE_URL")]
+    pub base_url: Option<String>,
+
+    /// Folder of schedule documents (*.json) imported when the database is empty.
+    #[arg(long, env = "CONFCAL_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Bearer token that enables the admin API; without it every admin call
+    /// answers 403.
+    #[arg(long, env = "CONFCAL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<Secret>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CONFCAL_BODY_LIMIT", default_value_t = 16 * 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// HTTP worker threads [default: number of CPUs].
+    #[arg(long, env = "CONFCAL_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        // The defaults (and environment) exactly as `confcal serve` with no
+        // flags would have them: `confcal` alone must behave the same.
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["confcal"]).serve
+    }
+}
+
+/// A secret string (the admin token). Its `Debug` and `Display` never show
+/// it, so printing configuration or an error cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(Secret(s.to_owned()))
+        }
+    }
+}
+
+/// Everything [`crate::startup::Application::build`] needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: String,
+    pub db: PathBuf,
+    pub base_url: Option<String>,
+    /// Seed folder; `None` starts with whatever the database holds.
+    pub data_dir: Option<PathBuf>,
+    pub admin_token: Option<Secret>,
+    pub body_limit: usize,
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    pub fn from_args(db: PathBuf, a: ServeArgs) -> Settings {
+        Settings {
+            addr: a.addr,
+            db,
+            base_url: a.base_url,
+            data_dir: Some(a.data_dir),
+            admin_token: a.admin_token,
+            body_limit: a.body_limit,
+            workers: a.workers,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s: Secret = "hunter2".parse().unwrap();
+        assert!(!format!("{s:?} {s}").contains("hunter2"));
+        assert_eq!(s.expose(), "hunter2");
+        assert!("  ".parse::<Secret>().is_err());
+    }
+
+    #[test]
+    fn cli_shapes() {
+        let cli = Cli::parse_from(["confcal", "--db", "x.db", "import", "a.json", "b.json"]);
+        assert_eq!(cli.db, PathBuf::from("x.db"));
+        assert!(matches!(cli.command, Some(Command::Import { ref files }) if files.len() == 2));
+        let cli = Cli::parse_from(["confcal", "serve", "--addr", "0.0.0.0:9000"]);
+        assert!(matches!(cli.command, Some(Command::Serve(ref a)) if a.addr == "0.0.0.0:9000"));
+        assert!(Cli::try_parse_from(["confcal", "import"]).is_err());
+    }
+}

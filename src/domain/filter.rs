@@ -1,0 +1,261 @@
+//! Session filters, shared by the JSON API, the feeds and the pages.
+//!
+//! `day=2012-03-09&room=E1&room=E2` means "on that local day AND in room E1
+//! OR E2": different keys combine with AND, repeated keys with OR. A filter is
+//! parsed once from the query string, and [`SessionFilter::canonical`] gives
+//! a normalised form that names cached feeds and download files.
+
+use chrono::NaiveDate;
+
+use super::ValidationError;
+
+/// At most this many values per key: a feed URL is a bookmark, not a query
+/// language, and an unbounded OR list would be an unbounded SQL statement.
+pub const MAX_VALUES: usize = 50;
+const MAX_VALUE_LEN: usize = 200;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum StatusFilter {
+    /// The default for listings: what is on.
+    #[default]
+    Confirmed,
+    Cancelled,
+    /// Feeds use this: a cancelled talk must stay in them so calendars learn
+    /// of the cancellation.
+    All,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SessionFilter {
+    pub days: Vec<NaiveDate>,
+    pub rooms: Vec<String>,
+    pub speakers: Vec<String>,
+    pub tracks: Vec<String>,
+    pub q: Vec<String>,
+    pub status: StatusFilter,
+}
+
+impl SessionFilter {
+    /// Parses an URL query string. Unknown keys are an error rather than
+    /// ignored, so a typo (`rooms=E2`) does not silently give every session.
+    pub fn from_query(query: &str) -> Result<Self, ValidationError> {
+        let mut f = SessionFilter::default();
+        let mut status_seen = false;
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let key = key.as_ref();
+            let value = value.trim();
+            match key {
+                "day" => f.days.push(parse_day(value)?),
+                "room" => f.rooms.push(text(key, value)?),
+                "speaker" => f.speakers.push(text(key, value)?),
+                "track" => f.tracks.push(text(key, value)?),
+                "q" => {
+                    let v = text(key, value)?;
+                    if !tokens(&v).is_empty() {
+                        f.q.push(v);
+                    }
+                }
+                "status" => {
+                    if status_seen {
+                        return Err(ValidationError::new("status", "give status at most once"));
+                    }
+                    status_seen = true;
+                    f.status = match value {
+                        "confirmed" => StatusFilter::Confirmed,
+                        "cancelled" => StatusFilter::Cancelled,
+                        "all" => StatusFilter::All,
+                        _ => {
+                            return Err(ValidationError::new(
+                                "status",
+                                format!("{value:?} is not one of confirmed, cancelled, all"),
+                            ))
+                        }
+                    }
+                }
+                other => {
+                    return Err(ValidationError::new(
+                        truncate(other),
+                        "unknown filter; use day, room, speaker, track, q or status",
+                    ))
+                }
+            }
+        }
+        for (key, n) in [
+            ("day", f.days.len()),
+            ("room", f.rooms.len()),
+            ("speaker", f.speakers.len()),
+            ("track", f.tracks.len()),
+            ("q", f.q.len()),
+        ] {
+            if n > MAX_VALUES {
+                return Err(ValidationError::new(
+                    key,
+                    format!("at most {MAX_VALUES} values"),
+                ));
+            }
+        }
+        f.normalise();
+        Ok(f)
+    }
+
+    /// Sorts and dedups every list, so equal filters compare (and hash) equal.
+    fn normalise(&mut self) {
+        self.days.sort();
+        self.days.dedup();
+        for v in [
+            &mut self.rooms,
+            &mut self.speakers,
+            &mut self.tracks,
+            &mut self.q,
+        ] {
+            v.sort();
+            v.dedup();
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+            && self.rooms.is_empty()
+            && self.speakers.is_empty()
+            && self.tracks.is_empty()
+            && self.q.is_empty()
+    }
+
+    /// The normalised query string (status left out): `day=…&room=…`.
+    pub fn canonical(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for d in &self.days {
+            s.append_pair("day", &d.to_string());
+        }
+        for (k, vs) in [
+            ("room", &self.rooms),
+            ("speaker", &self.speakers),
+            ("track", &self.tracks),
+            ("q", &self.q),
+        ] {
+            for v in vs {
+                s.append_pair(k, v);
+            }
+        }
+        s.finish()
+    }
+
+    /// An FTS5 query for the `q` values: each value's words must all match
+    /// (as prefixes), any value may. Every word is quoted, so FTS5 syntax
+    /// in user text (`AND`, `*`, `"`, `:`) is inert.
+    pub fn fts_query(&self) -> Option<String> {
+        if self.q.is_empty() {
+            return None;
+        }
+        let alternatives: Vec<String> = self
+            .q
+            .iter()
+            .map(|v| {
+                let words: Vec<String> = tokens(v)
+                    .iter()
+                    .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+                    .collect();
+                format!("({})", words.join(" AND "))
+            })
+            .collect();
+        Some(alternatives.join(" OR "))
+    }
+}
+
+/// Words of a free-text query, split the way FTS5's default tokenizer does
+/// (anything but letters and digits separates words).
+fn tokens(s: &str) -> Vec<&str> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn parse_day(v: &str) -> Result<NaiveDate, ValidationError> {
+    let bad = || {
+        ValidationError::new(
+            "day",
+            format!("{:?} is not a date of the form YYYY-MM-DD", truncate(v)),
+        )
+    };
+    if v.len() != 10 {
+        return Err(bad());
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad())
+}
+
+fn text(key: &str, v: &str) -> Result<String, ValidationError> {
+    if v.is_empty() {
+        return Err(ValidationError::new(key, "must not be empty"));
+    }
+    if v.chars().count() > MAX_VALUE_LEN {
+        return Err(ValidationError::new(
+            key,
+            format!("longer than {MAX_VALUE_LEN} characters"),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(ValidationError::new(key, "contains control characters"));
+    }
+    Ok(v.to_owned())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_normalises() {
+        let f =
+            SessionFilter::from_query("room=E2&day=2012-03-09&room=E1&room=E2&q=jinja+compiler")
+                .unwrap();
+        assert_eq!(f.rooms, ["E1", "E2"]);
+        assert_eq!(f.days, [NaiveDate::from_ymd_opt(2012, 3, 9).unwrap()]);
+        assert_eq!(
+            f.canonical(),
+            "day=2012-03-09&room=E1&room=E2&q=jinja+compiler"
+        );
+        assert_eq!(
+            SessionFilter::from_query("room=E2&room=E1&q=jinja%20compiler&day=2012-03-09").unwrap(),
+            f
+        );
+        assert!(SessionFilter::from_query("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        for (q, field) in [
+            ("day=friday-ish", "day"),
+            ("day=2012-3-9", "day"),
+            ("day=2012-02-30", "day"),
+            ("room=", "room"),
+            ("rooms=E2", "rooms"),
+            ("status=maybe", "status"),
+            ("speaker=%07", "speaker"),
+        ] {
+            assert_eq!(
+                SessionFilter::from_query(q).unwrap_err().field,
+                field,
+                "{q}"
+            );
+        }
+        let many = vec!["room=x"; MAX_VALUES + 1].join("&");
+        assert_eq!(SessionFilter::from_query(&many).unwrap_err().field, "room");
+    }
+
+    #[test]
+    fn fts_query_quotes_user_text() {
+        let f = SessionFilter::from_query("q=a%22b+OR*&q=NEAR(x)").unwrap();
+        assert_eq!(
+            f.fts_query().unwrap(),
+            "(\"NEAR\"* AND \"x\"*) OR (\"a\"* AND \"b\"* AND \"OR\"*)"
+        );
+        assert_eq!(
+            SessionFilter::from_query("q=%2B%2B").unwrap().fts_query(),
+            None
+        );
+    }
+}

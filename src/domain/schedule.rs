@@ -1,0 +1,479 @@
+//! The schedule document: the JSON format that `confcal import`, the admin
+//! API and `data/*.json` share, and its validation into domain types.
+//!
+//! Parsing is two steps. `serde` reads the raw [`ScheduleDocument`] (so type
+//! errors name their JSON path), then [`ScheduleDocument::validate`] checks
+//! every rule and turns local times into UTC instants. Only a fully valid
+//! [`Schedule`] ever reaches the store, which is what makes a bad import
+//! change nothing.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{ConferenceSlug, SessionId};
+use super::localtime::{format_local, parse_local};
+use super::ValidationError;
+
+/// Caps that keep one document from filling the disk or a feed line with
+/// megabytes; generous for any real talk.
+pub mod limits {
+    pub const NAME: usize = 200;
+    pub const TITLE: usize = 300;
+    pub const SPEAKERS: usize = 20;
+    pub const ROOM: usize = 100;
+    pub const TRACKS: usize = 20;
+    pub const ABSTRACT: usize = 20_000;
+    pub const NOTES: usize = 5_000;
+    pub const URL: usize = 2_000;
+    pub const SESSIONS: usize = 200_000;
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleDocument {
+    pub conference: ConferenceDoc,
+    pub sessions: Vec<SessionDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConferenceDoc {
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+    #[serde(default)]
+    pub venue: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionDoc {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub speakers: Vec<String>,
+    pub start: String,
+    pub end: String,
+    #[serde(default)]
+    pub room: Option<String>,
+    #[serde(default)]
+    pub tracks: Vec<String>,
+    #[serde(default, rename = "abstract")]
+    pub abstract_: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A conference's own data (what the `conferences` table holds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conference {
+    pub slug: ConferenceSlug,
+    pub name: String,
+    pub tz: Tz,
+    pub venue: Option<String>,
+    pub url: Option<String>,
+}
+
+/// The content of a session: everything a change to which must reach
+/// calendars (and so bumps its `SEQUENCE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionData {
+    pub id: SessionId,
+    pub title: String,
+    pub speakers: Vec<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub room: Option<String>,
+    pub tracks: Vec<String>,
+    pub abstract_: String,
+    pub notes: Option<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub conference: Conference,
+    pub sessions: Vec<SessionData>,
+}
+
+impl ScheduleDocument {
+    pub fn validate(&self) -> Result<Schedule, ValidationError> {
+        let conference = self.conference.validate()?;
+        if self.sessions.len() > limits::SESSIONS {
+            return Err(ValidationError::new(
+                "sessions",
+                format!("at most {} sessions per document", limits::SESSIONS),
+            ));
+        }
+        let mut seen = HashSet::with_capacity(self.sessions.len());
+        let mut sessions = Vec::with_capacity(self.sessions.len());
+        for (i, doc) in self.sessions.iter().enumerate() {
+            let s = doc
+                .validate(conference.tz)
+                .map_err(|e| e.within(&format!("sessions[{i}]"), Some(&doc.id)))?;
+            if !seen.insert(s.id.clone()) {
+                return Err(ValidationError::new(
+                    format!("sessions[{i}].id"),
+                    format!("session id {:?} appears more than once", doc.id),
+                ));
+            }
+            sessions.push(s);
+        }
+        Ok(Schedule {
+            conference,
+            sessions,
+        })
+    }
+
+    /// The document for stored data; `validate` of the result gives back the
+    /// same conference and sessions (used by `confcal export`).
+    pub fn from_schedule(schedule: &Schedule) -> Self {
+        let c = &schedule.conference;
+        ScheduleDocument {
+            conference: ConferenceDoc {
+                slug: c.slug.to_string(),
+                name: c.name.clone(),
+                timezone: c.tz.name().to_owned(),
+                venue: c.venue.clone(),
+                url: c.url.clone(),
+            },
+            sessions: schedule
+                .sessions
+                .iter()
+                .map(|s| SessionDoc::from_data(s, c.tz))
+                .collect(),
+        }
+    }
+}
+
+impl ConferenceDoc {
+    pub fn validate(&self) -> Result<Conference, ValidationError> {
+        let slug = ConferenceSlug::parse(&self.slug)
+            .map_err(|m| ValidationError::new("conference.slug", m))?;
+        let tz: Tz = self.timezone.parse().map_err(|_| {
+            ValidationError::new(
+                "conference.timezone",
+                format!(
+                    "{:?} is not an IANA time zone name (such as America/Los_Angeles)",
+                    self.timezone
+                ),
+            )
+        })?;
+        Ok(Conference {
+            slug,
+            name: line("conference.name", &self.name, limits::NAME)?,
+            tz,
+            venue: opt_line("conference.venue", &self.venue, limits::NAME)?,
+            url: opt_url("conference.url", &self.url)?,
+        })
+    }
+}
+
+impl SessionDoc {
+    /// Validates one session; field names in errors are relative
+    /// (`start`, `speakers[1]`), the caller prefixes them.
+    pub fn validate(&self, tz: Tz) -> Result<SessionData, ValidationError> {
+        let id = SessionId::parse(&self.id).map_err(|m| ValidationError::new("id", m))?;
+        let start = parse_local(&self.start, tz)
+            .map_err(|e| ValidationError::new("start", e.to_string()))?;
+        let end =
+            parse_local(&self.end, tz).map_err(|e| ValidationError::new("end", e.to_string()))?;
+        if end <= start {
+            return Err(ValidationError::new(
+                "end",
+                format!("end {} must be after start {}", self.end, self.start),
+            ));
+        }
+        if self.speakers.len() > limits::SPEAKERS {
+            return Err(ValidationError::new(
+                "speakers",
+                format!("at most {} speakers", limits::SPEAKERS),
+            ));
+        }
+        let speakers = self
+            .speakers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| line(&format!("speakers[{i}]"), s, limits::NAME))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.tracks.len() > limits::TRACKS {
+            return Err(ValidationError::new(
+                "tracks",
+                format!("at most {} tracks", limits::TRACKS),
+            ));
+        }
+        let tracks = self
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| line(&format!("tracks[{i}]"), s, limits::NAME))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SessionData {
+            id,
+            title: line("title", &self.title, limits::TITLE)?,
+            speakers,
+            start,
+            end,
+            room: opt_line("room", &self.room, limits::ROOM)?,
+            tracks,
+            abstract_: multiline("abstract", &self.abstract_, limits::ABSTRACT)?,
+            notes: self
+                .notes
+                .as_deref()
+                .map(|n| multiline("notes", n, limits::NOTES))
+                .transpose()?
+                .filter(|n| !n.is_empty()),
+            url: opt_url("url", &self.url)?,
+        })
+    }
+
+    pub fn from_data(s: &SessionData, tz: Tz) -> Self {
+        SessionDoc {
+            id: s.id.to_string(),
+            title: s.title.clone(),
+            speakers: s.speakers.clone(),
+            start: format_local(s.start, tz),
+            end: format_local(s.end, tz),
+            room: s.room.clone(),
+            tracks: s.tracks.clone(),
+            abstract_: s.abstract_.clone(),
+            notes: s.notes.clone(),
+            url: s.url.clone(),
+        }
+    }
+}
+
+/// A required one-line text: trimmed, non-empty, no control characters.
+fn line(field: &str, s: &str, max: usize) -> Result<String, ValidationError> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if t.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            "must be one line without control characters",
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// An optional one-line text; `null` and blank both mean absent.
+fn opt_line(
+    field: &str,
+    s: &Option<String>,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => line(field, t, max).map(Some),
+    }
+}
+
+/// Free text that may span lines. CRLF and lone CR become LF, so stored text
+/// has one line-end convention; other control characters except tab are
+/// rejected rather than silently dropped.
+fn multiline(field: &str, s: &str, max: usize) -> Result<String, ValidationError> {
+    let normalised = s.replace("\r\n", "\n").replace('\r', "\n");
+    let t = normalised.trim();
+    if t.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    }
+    if let Some(c) = t
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ValidationError::new(
+            field,
+            format!("contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// An optional absolute http(s) URL.
+fn opt_url(field: &str, s: &Option<String>) -> Result<Option<String>, ValidationError> {
+    let Some(raw) = s.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if raw.len() > limits::URL {
+        return Err(ValidationError::new(
+            field,
+            format!("longer than {} characters", limits::URL),
+        ));
+    }
+    match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(Some(u.to_string()))
+        }
+        _ => Err(ValidationError::new(
+            field,
+            format!("{raw:?} is not an absolute http(s) URL"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(sessions: serde_json::Value) -> ScheduleDocument {
+        serde_json::from_value(serde_json::json!({
+            "conference": {"slug": "pycon-us-2012", "name": "PyCon US 2012",
+                           "timezone": "America/Los_Angeles", "venue": "Santa Clara Convention Center", "url": null},
+            "sessions": sessions
+        }))
+        .unwrap()
+    }
+
+    fn session(id: &str, start: &str, end: &str) -> serde_json::Value {
+        serde_json::json!({"id": id, "title": "T", "speakers": ["A"], "start": start, "end": end,
+                           "room": "E2", "tracks": [], "abstract": "x", "notes": null, "url": null})
+    }
+
+    #[test]
+    fn valid_document() {
+        let s = doc(serde_json::json!([session(
+            "a",
+            "2012-03-09T14:00",
+            "2012-03-09T14:40"
+        )]))
+        .validate()
+        .unwrap();
+        assert_eq!(s.conference.tz, chrono_tz::America::Los_Angeles);
+        assert_eq!(
+            s.sessions[0].start.to_rfc3339(),
+            "2012-03-09T22:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                session("a", "2012-03-09T14:00", "2012-03-09T13:00"),
+                "sessions[0].end",
+                "after",
+            ),
+            (
+                session("a", "2012-03-11T02:30", "2012-03-11T04:00"),
+                "sessions[0].start",
+                "does not exist",
+            ),
+            (
+                session("a", "2012-11-04T01:30", "2012-11-04T04:00"),
+                "sessions[0].start",
+                "offset",
+            ),
+            (
+                session("a", "2012-03-09T14:00-07:00", "2012-03-09T15:00"),
+                "sessions[0].start",
+                "not the offset",
+            ),
+            (
+                session("Bad_Id", "2012-03-09T14:00", "2012-03-09T15:00"),
+                "sessions[0].id",
+                "lowercase",
+            ),
+        ];
+        for (s, field, msg) in cases {
+            let e = doc(serde_json::json!([s])).validate().unwrap_err();
+            assert_eq!(e.field, field, "{e:?}");
+            assert!(e.message.contains(msg), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_and_bad_zone() {
+        let e = doc(serde_json::json!([
+            session("a", "2012-03-09T14:00", "2012-03-09T15:00"),
+            session("a", "2012-03-09T16:00", "2012-03-09T17:00")
+        ]))
+        .validate()
+        .unwrap_err();
+        assert_eq!(e.field, "sessions[1].id");
+        let mut d = doc(serde_json::json!([]));
+        d.conference.timezone = "PST".into();
+        assert_eq!(d.validate().unwrap_err().field, "conference.timezone");
+    }
+
+    #[test]
+    fn text_rules() {
+        let mut s = session("a", "2012-03-09T14:00", "2012-03-09T15:00");
+        s["abstract"] = "one\r\ntwo\rthree\n".into();
+        s["title"] = "  Title  ".into();
+        let v = doc(serde_json::json!([s.clone()])).validate().unwrap();
+        assert_eq!(v.sessions[0].abstract_, "one\ntwo\nthree");
+        assert_eq!(v.sessions[0].title, "Title");
+        for (field, value) in [
+            ("title", serde_json::json!("")),
+            ("title", serde_json::json!("a\nb")),
+            ("abstract", serde_json::json!("bell\u{7}")),
+            ("url", serde_json::json!("javascript:alert(1)")),
+            ("speakers", serde_json::json!([""])),
+            ("title", serde_json::json!("x".repeat(limits::TITLE + 1))),
+        ] {
+            let mut bad = s.clone();
+            bad[field] = value;
+            let e = doc(serde_json::json!([bad])).validate().unwrap_err();
+            assert!(
+                e.field.starts_with(&format!("sessions[0].{field}")),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn export_round_trips() {
+        let d = doc(serde_json::json!([
+            session("a", "2012-11-04T01:30-07:00", "2012-11-04T01:30-08:00"),
+            session("b", "2012-03-09T14:00:30", "2012-03-09T15:00")
+        ]));
+        let v = d.validate().unwrap();
+        assert_eq!(ScheduleDocument::from_schedule(&v).validate().unwrap(), v);
+    }
+}
+
+/// Reads a schedule document from JSON bytes. Errors name the JSON path
+/// that failed (`sessions[2].speakers`), not just a line and column.
+pub fn parse_document(bytes: &[u8]) -> Result<ScheduleDocument, ValidationError> {
+    parse_json(bytes)
+}
+
+/// Deserialises any JSON body with errors that name the failing field.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = if path == "." { String::new() } else { path };
+        ValidationError::new(field, format!("invalid JSON: {inner}"))
+    })?;
+    // Trailing garbage after the document is an error too.
+    serde_json::Deserializer::from_slice(bytes)
+        .into_iter::<serde::de::IgnoredAny>()
+        .nth(1)
+        .map_or(Ok(()), |_| {
+            Err(ValidationError::new(
+                "",
+                "invalid JSON: trailing data after the document",
+            ))
+        })?;
+    Ok(value)
+}

@@ -1,0 +1,150 @@
+//! The read-only JSON API: conferences and their sessions.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::{conf_slug, session_id, ApiError, AppState};
+use crate::domain::SessionFilter;
+use crate::store::{ConferenceRecord, SessionRecord, Status};
+
+#[derive(Serialize)]
+pub struct ConferenceJson<'a> {
+    pub slug: &'a str,
+    pub name: &'a str,
+    pub timezone: &'a str,
+    pub venue: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub session_count: i64,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub last_modified: String,
+    pub sessions_url: String,
+    pub feed_url: String,
+}
+
+impl<'a> ConferenceJson<'a> {
+    pub fn new(rec: &'a ConferenceRecord, base: &str) -> Self {
+        let c = &rec.conference;
+        ConferenceJson {
+            slug: c.slug.as_str(),
+            name: &c.name,
+            timezone: c.tz.name(),
+            venue: c.venue.as_deref(),
+            url: c.url.as_deref(),
+            session_count: rec.session_count,
+            start: rec.first_start.map(|t| local_rfc3339(t, c.tz)),
+            end: rec.last_end.map(|t| local_rfc3339(t, c.tz)),
+            last_modified: utc_rfc3339(rec.last_modified),
+            sessions_url: format!("{base}/api/conferences/{}/sessions", c.slug),
+            feed_url: format!("{base}/conferences/{}/sessions.ics", c.slug),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SessionJson<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub speakers: &'a [String],
+    pub start: String,
+    pub end: String,
+    pub room: Option<&'a str>,
+    pub tracks: &'a [String],
+    #[serde(rename = "abstract")]
+    pub abstract_: &'a str,
+    pub notes: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub status: Status,
+    pub sequence: i64,
+    pub created: String,
+    pub last_modified: String,
+    pub ics_url: String,
+}
+
+impl<'a> SessionJson<'a> {
+    pub fn new(s: &'a SessionRecord, conf: &ConferenceRecord, base: &str) -> Self {
+        let tz = conf.conference.tz;
+        let d = &s.data;
+        SessionJson {
+            id: d.id.as_str(),
+            title: &d.title,
+            speakers: &d.speakers,
+            start: local_rfc3339(d.start, tz),
+            end: local_rfc3339(d.end, tz),
+            room: d.room.as_deref(),
+            tracks: &d.tracks,
+            abstract_: &d.abstract_,
+            notes: d.notes.as_deref(),
+            url: d.url.as_deref(),
+            status: s.status,
+            sequence: s.sequence,
+            created: utc_rfc3339(s.created),
+            last_modified: utc_rfc3339(s.last_modified),
+            ics_url: format!(
+                "{base}/conferences/{}/sessions/{}.ics",
+                conf.conference.slug, d.id
+            ),
+        }
+    }
+}
+
+/// `2012-03-09T14:00:00-08:00`: the local time with the offset in force at
+/// that instant, so the string is both readable and unambiguous.
+pub fn local_rfc3339(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
+}
+
+pub fn utc_rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub async fn conferences(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let confs = state.db(|s| s.conferences()).await?;
+    let body: Vec<ConferenceJson<'_>> = confs
+        .iter()
+        .map(|c| ConferenceJson::new(c, &state.base_url))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "conferences": body })))
+}
+
+pub async fn conference(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = conf_slug(&path)?;
+    let conf = state.db(move |s| s.conference(&slug)).await?;
+    Ok(HttpResponse::Ok().json(ConferenceJson::new(&conf, &state.base_url)))
+}
+
+pub async fn sessions(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let slug = conf_slug(&path)?;
+    let filter = SessionFilter::from_query(req.query_string()).map_err(ApiError::unreadable)?;
+    let (conf, sessions) = state.db(move |s| s.sessions(&slug, &filter)).await?;
+    let list: Vec<SessionJson<'_>> = sessions
+        .iter()
+        .map(|s| SessionJson::new(s, &conf, &state.base_url))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "conference": conf.conference.slug.as_str(),
+        "timezone": conf.conference.tz.name(),
+        "count": list.len(),
+        "sessions": list,
+    })))
+}
+
+pub async fn session(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (conf, id) = path.into_inner();
+    let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
+    let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
+    Ok(HttpResponse::Ok().json(SessionJson::new(&session, &conf, &state.base_url)))
+}

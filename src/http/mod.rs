@@ -1,0 +1,100 @@
+//! HTTP: routes, request parsing and responses. Handlers parse input into
+//! domain types, run store calls on the blocking pool, and render.
+//!
+//! - [`api`]: the read-only JSON API
+//! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
+//! - [`error`]: [`ApiError`], the one error type, and its JSON body
+
+pub mod admin;
+pub mod api;
+pub mod error;
+pub mod logging;
+
+use actix_web::web::{self, Bytes};
+use actix_web::HttpResponse;
+use futures_util::StreamExt;
+
+pub use error::ApiError;
+
+use crate::config::Secret;
+use crate::domain::{ConferenceSlug, SessionId};
+use crate::store::Store;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub store: Store,
+    /// Public URL without a trailing slash, e.g. `https://confcal.example`.
+    pub base_url: String,
+    pub admin_token: Option<Secret>,
+    pub body_limit: usize,
+}
+
+impl AppState {
+    /// Runs a store call on actix's blocking thread pool: rusqlite blocks,
+    /// and a blocked async worker would stall every request it serves.
+    pub async fn db<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        F: FnOnce(&Store) -> Result<R, crate::store::StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let store = self.store.clone();
+        Ok(web::block(move || f(&store)).await??)
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .route("/conferences", web::get().to(api::conferences))
+            .route("/conferences/{conf}", web::get().to(api::conference))
+            .route("/conferences/{conf}", web::put().to(admin::put_schedule))
+            .route("/conferences/{conf}/sessions", web::get().to(api::sessions))
+            .route(
+                "/conferences/{conf}/sessions/{id}",
+                web::get().to(api::session),
+            )
+            .route(
+                "/conferences/{conf}/sessions/{id}",
+                web::put().to(admin::put_session),
+            )
+            .route(
+                "/conferences/{conf}/sessions/{id}",
+                web::delete().to(admin::cancel_session),
+            ),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound {
+        field: None,
+        message: "no such page".into(),
+    })
+}
+
+/// A conference slug from the URL. One that cannot exist is simply not found.
+pub fn conf_slug(s: &str) -> Result<ConferenceSlug, ApiError> {
+    ConferenceSlug::parse(s)
+        .map_err(|_| ApiError::not_found("conference", format!("no conference {s:?}")))
+}
+
+pub fn session_id(s: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(s).map_err(|_| ApiError::not_found("session", format!("no session {s:?}")))
+}
+
+/// Reads a request body up to `limit` bytes; past it, 413 without reading
+/// the rest into memory.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
+            other => ApiError::bad_request("body", format!("cannot read the body: {other}")),
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}

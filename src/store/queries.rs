@@ -1,0 +1,270 @@
+//! Reads: conferences and filtered session lists.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use rusqlite::types::Value;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, Status, Store, StoreError};
+use crate::domain::filter::StatusFilter;
+use crate::domain::localtime::local_day_bounds;
+use crate::domain::{Conference, ConferenceSlug, SessionData, SessionFilter, SessionId};
+
+const CONFERENCE_COLUMNS: &str = "c.id, c.slug, c.name, c.timezone, c.venue, c.url, c.version, \
+     c.created, c.last_modified, \
+     (SELECT count(*) FROM sessions s WHERE s.conference_id = c.id AND s.status = 'confirmed'), \
+     (SELECT min(start_utc) FROM sessions s WHERE s.conference_id = c.id), \
+     (SELECT max(end_utc) FROM sessions s WHERE s.conference_id = c.id)";
+
+pub(super) const SESSION_COLUMNS: &str = "s.slug, s.title, s.speakers, s.start_utc, s.end_utc, \
+     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified";
+
+impl Store {
+    pub fn conferences(&self) -> Result<Vec<ConferenceRecord>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {CONFERENCE_COLUMNS} FROM conferences c ORDER BY \
+             (SELECT min(start_utc) FROM sessions s WHERE s.conference_id = c.id), c.slug"
+        ))?;
+        let rows = stmt.query_map([], conference_row)?;
+        rows.map(|r| r?.map(|(_, c)| c)).collect()
+    }
+
+    pub fn conference(&self, slug: &ConferenceSlug) -> Result<ConferenceRecord, StoreError> {
+        let conn = self.conn()?;
+        Ok(conference_by_slug(&conn, slug)?.1)
+    }
+
+    /// The sessions of a conference that match `filter`, in start order.
+    pub fn sessions(
+        &self,
+        slug: &ConferenceSlug,
+        filter: &SessionFilter,
+    ) -> Result<(ConferenceRecord, Vec<SessionRecord>), StoreError> {
+        let conn = self.conn()?;
+        let (db_id, conf) = conference_by_slug(&conn, slug)?;
+        let sessions = filtered_sessions(&conn, db_id, conf.conference.tz, filter)?;
+        Ok((conf, sessions))
+    }
+
+    pub fn session(
+        &self,
+        slug: &ConferenceSlug,
+        id: &SessionId,
+    ) -> Result<(ConferenceRecord, SessionRecord), StoreError> {
+        let conn = self.conn()?;
+        let (db_id, conf) = conference_by_slug(&conn, slug)?;
+        let session =
+            session_by_slug(&conn, db_id, id)?.ok_or_else(|| StoreError::SessionNotFound {
+                conference: slug.to_string(),
+                session: id.to_string(),
+            })?;
+        Ok((conf, session))
+    }
+
+    /// Local days on which the conference has sessions, and its rooms: the
+    /// choices a filter form offers.
+    pub fn facets(
+        &self,
+        slug: &ConferenceSlug,
+    ) -> Result<(Vec<NaiveDate>, Vec<String>), StoreError> {
+        let conn = self.conn()?;
+        let (db_id, conf) = conference_by_slug(&conn, slug)?;
+        let tz = conf.conference.tz;
+        let mut days = Vec::new();
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT start_utc FROM sessions WHERE conference_id = ?1 ORDER BY start_utc",
+        )?;
+        for ts in stmt.query_map([db_id], |r| r.get::<_, i64>(0))? {
+            let day = from_ts(ts?)?.with_timezone(&tz).date_naive();
+            if days.last() != Some(&day) {
+                days.push(day);
+            }
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT room FROM sessions WHERE conference_id = ?1 AND room IS NOT NULL \
+             ORDER BY room COLLATE NOCASE",
+        )?;
+        let rooms = stmt
+            .query_map([db_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok((days, rooms))
+    }
+}
+
+pub(super) fn conference_by_slug(
+    conn: &Connection,
+    slug: &ConferenceSlug,
+) -> Result<(i64, ConferenceRecord), StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONFERENCE_COLUMNS} FROM conferences c WHERE c.slug = ?1"
+    ))?;
+    stmt.query_row([slug.as_str()], conference_row)
+        .optional()?
+        .ok_or_else(|| StoreError::ConferenceNotFound(slug.to_string()))?
+}
+
+type ConferenceRow = Result<(i64, ConferenceRecord), StoreError>;
+
+fn conference_row(r: &Row<'_>) -> rusqlite::Result<ConferenceRow> {
+    let slug: String = r.get(1)?;
+    let tz_name: String = r.get(3)?;
+    let first: Option<i64> = r.get(10)?;
+    let last: Option<i64> = r.get(11)?;
+    let (db_id, name, venue, url, version, created, modified, count): (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = (
+        r.get(0)?,
+        r.get(2)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    );
+    Ok((|| {
+        let tz: Tz = tz_name
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("unknown time zone {tz_name:?}")))?;
+        let slug = ConferenceSlug::parse(&slug).map_err(StoreError::Corrupt)?;
+        Ok((
+            db_id,
+            ConferenceRecord {
+                conference: Conference {
+                    slug,
+                    name,
+                    tz,
+                    venue,
+                    url,
+                },
+                version,
+                created: from_ts(created)?,
+                last_modified: from_ts(modified)?,
+                session_count: count,
+                first_start: first.map(from_ts).transpose()?,
+                last_end: last.map(from_ts).transpose()?,
+            },
+        ))
+    })())
+}
+
+pub(super) fn session_by_slug(
+    conn: &Connection,
+    conference_id: i64,
+    id: &SessionId,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conference_id = ?1 AND s.slug = ?2"
+    ))?;
+    stmt.query_row(params![conference_id, id.as_str()], session_row)
+        .optional()?
+        .transpose()
+}
+
+fn filtered_sessions(
+    conn: &Connection,
+    conference_id: i64,
+    tz: Tz,
+    f: &SessionFilter,
+) -> Result<Vec<SessionRecord>, StoreError> {
+    let mut sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conference_id = ?");
+    let mut args: Vec<Value> = vec![Value::Integer(conference_id)];
+    match f.status {
+        StatusFilter::Confirmed => sql.push_str(" AND s.status = 'confirmed'"),
+        StatusFilter::Cancelled => sql.push_str(" AND s.status = 'cancelled'"),
+        StatusFilter::All => {}
+    }
+    if !f.days.is_empty() {
+        let alts: Vec<&str> = f
+            .days
+            .iter()
+            .map(|d| {
+                let (a, b) = local_day_bounds(*d, tz);
+                args.push(Value::Integer(to_ts(a)));
+                args.push(Value::Integer(to_ts(b)));
+                "(s.start_utc >= ? AND s.start_utc < ?)"
+            })
+            .collect();
+        sql.push_str(&format!(" AND ({})", alts.join(" OR ")));
+    }
+    if !f.rooms.is_empty() {
+        sql.push_str(&format!(
+            " AND s.room COLLATE NOCASE IN ({})",
+            placeholders(f.rooms.len())
+        ));
+        args.extend(f.rooms.iter().cloned().map(Value::Text));
+    }
+    for (column, values) in [("speakers", &f.speakers), ("tracks", &f.tracks)] {
+        if !values.is_empty() {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM json_each(s.{column}) j \
+                 WHERE j.value COLLATE NOCASE IN ({}))",
+                placeholders(values.len())
+            ));
+            args.extend(values.iter().cloned().map(Value::Text));
+        }
+    }
+    if let Some(q) = f.fts_query() {
+        sql.push_str(" AND s.id IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
+        args.push(Value::Text(q));
+    }
+    sql.push_str(" ORDER BY s.start_utc, s.end_utc, s.slug");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), session_row)?;
+    rows.map(|r| r?).collect()
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+pub(super) fn session_row(r: &Row<'_>) -> rusqlite::Result<Result<SessionRecord, StoreError>> {
+    let slug: String = r.get(0)?;
+    let title: String = r.get(1)?;
+    let speakers: String = r.get(2)?;
+    let start: i64 = r.get(3)?;
+    let end: i64 = r.get(4)?;
+    let room: Option<String> = r.get(5)?;
+    let tracks: String = r.get(6)?;
+    let abstract_: String = r.get(7)?;
+    let notes: Option<String> = r.get(8)?;
+    let url: Option<String> = r.get(9)?;
+    let status: String = r.get(10)?;
+    let sequence: i64 = r.get(11)?;
+    let created: i64 = r.get(12)?;
+    let modified: i64 = r.get(13)?;
+    Ok((|| {
+        let json = |s: &str| -> Result<Vec<String>, StoreError> {
+            serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        Ok(SessionRecord {
+            data: SessionData {
+                id: SessionId::parse(&slug).map_err(StoreError::Corrupt)?,
+                title,
+                speakers: json(&speakers)?,
+                start: from_ts(start)?,
+                end: from_ts(end)?,
+                room,
+                tracks: json(&tracks)?,
+                abstract_,
+                notes,
+                url,
+            },
+            status: match status.as_str() {
+                "cancelled" => Status::Cancelled,
+                _ => Status::Confirmed,
+            },
+            sequence,
+            created: from_ts(created)?,
+            last_modified: from_ts(modified)?,
+        })
+    })())
+}

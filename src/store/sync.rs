@@ -1,0 +1,319 @@
+//! Writes: whole-schedule sync, single-session upsert and cancellation.
+//!
+//! Every write is one `BEGIN IMMEDIATE` transaction that either applies
+//! entirely or not at all, and bumps the conference's `version` when it
+//! changed anything. A session's `sequence` and `last_modified` move only
+//! when its content really changed, so re-importing the same schedule leaves
+//! every feed byte-identical.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use super::queries::{conference_by_slug, session_by_slug, session_row, SESSION_COLUMNS};
+use super::{to_ts, SessionRecord, Status, Store, StoreError};
+use crate::domain::{Conference, ConferenceSlug, Schedule, SessionData, SessionId};
+
+/// What an import did, session by session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub conference_created: bool,
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub cancelled: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+impl SyncReport {
+    pub fn changed(&self) -> bool {
+        self.conference_created
+            || !(self.created.is_empty() && self.updated.is_empty() && self.cancelled.is_empty())
+    }
+}
+
+/// What a single-session write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Cancelled,
+    Unchanged,
+}
+
+impl Store {
+    /// Makes the stored conference equal to `schedule`: creates new
+    /// sessions, updates changed ones, and cancels (never deletes) the ones
+    /// the schedule no longer lists.
+    pub fn sync_schedule(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<SyncReport, StoreError> {
+        let mut reports = self.sync_schedules(std::slice::from_ref(schedule), now)?;
+        Ok(reports.remove(0))
+    }
+
+    /// [`Store::sync_schedule`] for several conferences in one transaction.
+    pub fn sync_schedules(
+        &self,
+        schedules: &[Schedule],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncReport>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let reports = schedules
+            .iter()
+            .map(|s| sync_one(&tx, s, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        tx.commit()?;
+        Ok(reports)
+    }
+
+    /// Creates or replaces one session of an existing conference.
+    pub fn put_session(
+        &self,
+        slug: &ConferenceSlug,
+        session: &SessionData,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (conf_id, _) = conference_by_slug(&tx, slug)?;
+        let old = session_by_slug(&tx, conf_id, &session.id)?;
+        let outcome = write_session(&tx, conf_id, session, old, false, now)?;
+        if outcome != Outcome::Unchanged {
+            bump_conference(&tx, conf_id, now)?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Cancels one session: it stays stored, and in the feeds, as cancelled.
+    pub fn cancel_session(
+        &self,
+        slug: &ConferenceSlug,
+        id: &SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (conf_id, _) = conference_by_slug(&tx, slug)?;
+        let rec =
+            session_by_slug(&tx, conf_id, id)?.ok_or_else(|| StoreError::SessionNotFound {
+                conference: slug.to_string(),
+                session: id.to_string(),
+            })?;
+        let outcome = if rec.status == Status::Cancelled {
+            Outcome::Unchanged
+        } else {
+            cancel(&tx, conf_id, id, now)?;
+            bump_conference(&tx, conf_id, now)?;
+            Outcome::Cancelled
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+}
+
+fn sync_one(
+    tx: &Transaction<'_>,
+    schedule: &Schedule,
+    now: DateTime<Utc>,
+) -> Result<SyncReport, StoreError> {
+    let mut report = SyncReport::default();
+    let (conf_id, touch_all) = upsert_conference(tx, &schedule.conference, now, &mut report)?;
+
+    let mut existing: HashMap<String, SessionRecord> = HashMap::new();
+    {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conference_id = ?1"
+        ))?;
+        for row in stmt.query_map([conf_id], session_row)? {
+            let rec = row??;
+            existing.insert(rec.data.id.to_string(), rec);
+        }
+    }
+    for s in &schedule.sessions {
+        let id = s.id.to_string();
+        let outcome = write_session(tx, conf_id, s, existing.remove(&id), touch_all, now)?;
+        match outcome {
+            Outcome::Created => report.created.push(id),
+            Outcome::Updated => report.updated.push(id),
+            Outcome::Unchanged | Outcome::Cancelled => report.unchanged.push(id),
+        }
+    }
+    let mut gone: Vec<SessionRecord> = existing.into_values().collect();
+    gone.sort_by(|a, b| a.data.id.cmp(&b.data.id));
+    for rec in gone {
+        let id = rec.data.id.to_string();
+        if rec.status == Status::Confirmed {
+            cancel(tx, conf_id, &rec.data.id, now)?;
+            report.cancelled.push(id);
+        } else if touch_all {
+            bump(tx, conf_id, &rec.data.id, now)?;
+            report.updated.push(id);
+        } else {
+            report.unchanged.push(id);
+        }
+    }
+    if report.changed() {
+        bump_conference(tx, conf_id, now)?;
+    }
+    Ok(report)
+}
+
+/// Inserts or updates the conference row. Returns its id and whether every
+/// session's rendered event changes with it (the zone or the venue, which
+/// appears in each event's LOCATION, changed).
+fn upsert_conference(
+    tx: &Transaction<'_>,
+    c: &Conference,
+    now: DateTime<Utc>,
+    report: &mut SyncReport,
+) -> Result<(i64, bool), StoreError> {
+    match conference_by_slug(tx, &c.slug) {
+        Ok((id, old)) => {
+            let old = old.conference;
+            let touch_all = old.tz != c.tz || old.venue != c.venue;
+            if old != *c {
+                tx.prepare_cached(
+                    "UPDATE conferences SET name = ?2, timezone = ?3, venue = ?4, url = ?5 \
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, c.name, c.tz.name(), c.venue, c.url])?;
+                // A change to the conference alone (its name) still changes
+                // every feed's header, so the version must move.
+                bump_conference(tx, id, now)?;
+            }
+            Ok((id, touch_all))
+        }
+        Err(StoreError::ConferenceNotFound(_)) => {
+            tx.prepare_cached(
+                "INSERT INTO conferences (slug, name, timezone, venue, url, created, last_modified) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )?
+            .execute(params![
+                c.slug.as_str(),
+                c.name,
+                c.tz.name(),
+                c.venue,
+                c.url,
+                to_ts(now)
+            ])?;
+            report.conference_created = true;
+            Ok((tx.last_insert_rowid(), false))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn write_session(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    s: &SessionData,
+    old: Option<SessionRecord>,
+    touch: bool,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    let json = |v: &Vec<String>| serde_json::to_string(v).expect("strings serialise");
+    match old {
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
+                 room, tracks, abstract, notes, url, status, sequence, created, last_modified) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'confirmed', 0, ?12, ?12)",
+            )?
+            .execute(params![
+                conf_id,
+                s.id.as_str(),
+                s.title,
+                json(&s.speakers),
+                to_ts(s.start),
+                to_ts(s.end),
+                s.room,
+                json(&s.tracks),
+                s.abstract_,
+                s.notes,
+                s.url,
+                to_ts(now)
+            ])?;
+            Ok(Outcome::Created)
+        }
+        Some(old) if old.data == *s && old.status == Status::Confirmed && !touch => {
+            Ok(Outcome::Unchanged)
+        }
+        Some(_) => {
+            tx.prepare_cached(
+                "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
+                 room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
+                 status = 'confirmed', sequence = sequence + 1, last_modified = ?12 \
+                 WHERE conference_id = ?1 AND slug = ?2",
+            )?
+            .execute(params![
+                conf_id,
+                s.id.as_str(),
+                s.title,
+                json(&s.speakers),
+                to_ts(s.start),
+                to_ts(s.end),
+                s.room,
+                json(&s.tracks),
+                s.abstract_,
+                s.notes,
+                s.url,
+                to_ts(now)
+            ])?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+fn cancel(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    id: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE sessions SET status = ?3, sequence = sequence + 1, last_modified = ?4 \
+         WHERE conference_id = ?1 AND slug = ?2",
+    )?
+    .execute(params![
+        conf_id,
+        id.as_str(),
+        Status::Cancelled.as_sql(),
+        to_ts(now)
+    ])?;
+    Ok(())
+}
+
+/// Marks a session changed without changing its stored content (its
+/// rendering changed because the conference's zone or venue did).
+fn bump(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    id: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE sessions SET sequence = sequence + 1, last_modified = ?3 \
+         WHERE conference_id = ?1 AND slug = ?2",
+    )?
+    .execute(params![conf_id, id.as_str(), to_ts(now)])?;
+    Ok(())
+}
+
+fn bump_conference(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE conferences SET version = version + 1, last_modified = ?2 WHERE id = ?1",
+    )?
+    .execute(params![conf_id, to_ts(now)])?;
+    Ok(())
+}

@@ -17,6 +17,7 @@
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod ical;
 pub mod import;
 pub mod startup;
 pub mod store;

@@ -61,9 +61,14 @@ impl Application {
             Some(b) => normalise_base_url(b)?,
             None => format!("http://{local}"),
         };
+        let uid_host = url::Url::parse(&base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .ok_or_else(|| StartupError::BaseUrl(base_url.clone()))?;
         let state = web::Data::new(AppState {
             store,
             base_url: base_url.clone(),
+            uid_host,
             admin_token: settings.admin_token.clone(),
             body_limit: settings.body_limit,
         });

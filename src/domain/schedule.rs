@@ -462,7 +462,13 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Val
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let field = if path == "." { String::new() } else { path };
+        // serde_path_to_error says "." or "?" when the failure is not inside
+        // any field (a syntax error before the first key): blame the body.
+        let field = if path == "." || path == "?" {
+            "body".to_owned()
+        } else {
+            path
+        };
         ValidationError::new(field, format!("invalid JSON: {inner}"))
     })?;
     // Trailing garbage after the document is an error too.

@@ -3,11 +3,13 @@
 //!
 //! - [`api`]: the read-only JSON API
 //! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
+//! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;
 pub mod api;
 pub mod error;
+pub mod feeds;
 pub mod logging;
 
 use actix_web::web::{self, Bytes};
@@ -25,6 +27,8 @@ pub struct AppState {
     pub store: Store,
     /// Public URL without a trailing slash, e.g. `https://confcal.example`.
     pub base_url: String,
+    /// Host of `base_url`: the right-hand side of every event UID.
+    pub uid_host: String,
     pub admin_token: Option<Secret>,
     pub body_limit: usize,
 }
@@ -62,7 +66,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::delete().to(admin::cancel_session),
             ),
     )
+    .route(
+        "/conferences/{conf}/sessions.ics",
+        get_or_head().to(feeds::conference_feed),
+    )
+    .route(
+        "/conferences/{conf}/sessions/{id}.ics",
+        get_or_head().to(feeds::session_ics),
+    )
     .default_service(web::to(not_found));
+}
+
+/// Calendar clients probe feeds with HEAD; actix sends no body for it.
+fn get_or_head() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

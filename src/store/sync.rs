@@ -5,6 +5,11 @@
 //! changed anything. A session's `sequence` and `last_modified` move only
 //! when its content really changed, so re-importing the same schedule leaves
 //! every feed byte-identical.
+//!
+//! `last_modified` is whole seconds (what iCalendar and HTTP dates carry),
+//! and a change moves it to `max(now, previous + 1)`: two changes within one
+//! second still get distinct times, so `If-Modified-Since` can never answer
+//! 304 for a change made in the same second as the client's last fetch.
 
 use std::collections::HashMap;
 
@@ -249,7 +254,7 @@ fn write_session(
             tx.prepare_cached(
                 "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
                  room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
-                 status = 'confirmed', sequence = sequence + 1, last_modified = ?12 \
+                 status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified + 1) \
                  WHERE conference_id = ?1 AND slug = ?2",
             )?
             .execute(params![
@@ -278,7 +283,7 @@ fn cancel(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE sessions SET status = ?3, sequence = sequence + 1, last_modified = ?4 \
+        "UPDATE sessions SET status = ?3, sequence = sequence + 1, last_modified = max(?4, last_modified + 1) \
          WHERE conference_id = ?1 AND slug = ?2",
     )?
     .execute(params![
@@ -299,7 +304,7 @@ fn bump(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE sessions SET sequence = sequence + 1, last_modified = ?3 \
+        "UPDATE sessions SET sequence = sequence + 1, last_modified = max(?3, last_modified + 1) \
          WHERE conference_id = ?1 AND slug = ?2",
     )?
     .execute(params![conf_id, id.as_str(), to_ts(now)])?;
@@ -312,7 +317,7 @@ fn bump_conference(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE conferences SET version = version + 1, last_modified = ?2 WHERE id = ?1",
+        "UPDATE conferences SET version = version + 1, last_modified = max(?2, last_modified + 1) WHERE id = ?1",
     )?
     .execute(params![conf_id, to_ts(now)])?;
     Ok(())

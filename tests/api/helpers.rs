@@ -1,0 +1,223 @@
+//! Starts the real application on port 0 with its own temporary database,
+//! and a tiny blocking HTTP client for the tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use confcal::config::{Secret, Settings};
+use confcal::startup::Application;
+use serde_json::Value;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+pub struct TestApp {
+    pub base: String,
+    #[allow(dead_code)] // read by the agenda and crash tests
+    pub db: PathBuf,
+    /// Keeps the temporary database alive as long as the app.
+    #[allow(dead_code)]
+    pub dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+}
+
+pub struct Options {
+    pub seed: Option<PathBuf>,
+    pub admin: bool,
+    pub body_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: Some(repo_path("data")),
+            admin: true,
+            body_limit: 16 * 1024 * 1024,
+        }
+    }
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The app seeded from `data/` with the admin API on.
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default())
+}
+
+pub fn spawn_app_with(opts: Options) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("confcal.db");
+    spawn_on(dir, db, opts)
+}
+
+/// Starts a server on an existing database file (restarts, crash tests).
+pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
+    let settings = Settings {
+        addr: "127.0.0.1:0".into(),
+        db: db.clone(),
+        base_url: None,
+        data_dir: opts.seed,
+        admin_token: opts.admin.then(|| Secret::new(ADMIN_TOKEN)),
+        body_limit: opts.body_limit,
+        workers: Some(2),
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings).expect("app builds");
+            tx.send((app.port(), app.handle())).unwrap();
+            app.run_until_stopped().await.unwrap();
+        })
+    });
+    let (port, handle) = rx.recv().expect("server started");
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        db,
+        dir,
+        handle,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; the future only waits for it.
+        drop(self.handle.stop(false));
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts a JSON error body `{"error": ..., "field": ...}`.
+    pub fn assert_error(&self, status: u16, field: &str) -> String {
+        assert_eq!(self.status, status, "{}", self.text());
+        let j = self.json();
+        assert_eq!(j["field"], field, "{j}");
+        let msg = j["error"].as_str().expect("error message").to_owned();
+        assert!(!msg.is_empty());
+        msg
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        let mut req = ureq::request(method, &self.url(path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let res = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let resp = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or_default().to_owned();
+                (n, v)
+            })
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.request("GET", path, &[], None)
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: &Value) -> Resp {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.request(
+            method,
+            path,
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.to_string().as_bytes()),
+        )
+    }
+
+    pub fn put_schedule(&self, doc: &Value) -> Resp {
+        let slug = doc["conference"]["slug"].as_str().unwrap();
+        self.admin("PUT", &format!("/api/conferences/{slug}"), doc)
+    }
+
+    /// Session ids of a listing, in the order served.
+    pub fn ids(&self, path: &str) -> Vec<String> {
+        let r = self.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        r.json()["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+pub fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(repo_path(&format!("tests/fixtures/{name}"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A small schedule document with one session per entry of `sessions`
+/// (id, start, end); everything else filled in.
+pub fn doc(slug: &str, tz: &str, sessions: &[(&str, &str, &str)]) -> Value {
+    let sessions: Vec<Value> = sessions
+        .iter()
+        .map(|(id, start, end)| {
+            serde_json::json!({"id": id, "title": format!("Talk {id}"), "speakers": ["Someone"],
+                "start": start, "end": end, "room": "Hall", "tracks": [],
+                "abstract": "About it.", "notes": null, "url": null})
+        })
+        .collect();
+    serde_json::json!({
+        "conference": {"slug": slug, "name": format!("Conf {slug}"), "timezone": tz,
+                       "venue": "Venue", "url": null},
+        "sessions": sessions
+    })
+}

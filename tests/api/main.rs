@@ -1,0 +1,6 @@
+//! Integration tests: the real app on port 0 with a temporary database.
+
+mod admin;
+mod helpers;
+mod import_cli;
+mod sessions;

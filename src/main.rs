@@ -31,7 +31,7 @@ fn main() -> ExitCode {
 fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).map_err(|e| e.to_string())?;
-        tracing::info!(base_url = app.base_url(), "confcal listening");
+        tracing::info!(base_url = %app.base_url(), "confcal listening");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

@@ -1,6 +1,7 @@
 //! The domain: what a conference and a session are, and the rules for the
 //! data people send us. Nothing here knows about SQL or HTTP.
 
+pub mod agenda;
 pub mod filter;
 pub mod ids;
 pub mod localtime;

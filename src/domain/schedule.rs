@@ -329,6 +329,40 @@ fn opt_url(field: &str, s: &Option<String>) -> Result<Option<String>, Validation
     }
 }
 
+/// Reads a schedule document from JSON bytes. Errors name the JSON path
+/// that failed (`sessions[2].speakers`), not just a line and column.
+pub fn parse_document(bytes: &[u8]) -> Result<ScheduleDocument, ValidationError> {
+    parse_json(bytes)
+}
+
+/// Deserialises any JSON body with errors that name the failing field.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        // serde_path_to_error says "." or "?" when the failure is not inside
+        // any field (a syntax error before the first key): blame the body.
+        let field = if path == "." || path == "?" {
+            "body".to_owned()
+        } else {
+            path
+        };
+        ValidationError::new(field, format!("invalid JSON: {inner}"))
+    })?;
+    // Trailing garbage after the document is an error too.
+    serde_json::Deserializer::from_slice(bytes)
+        .into_iter::<serde::de::IgnoredAny>()
+        .nth(1)
+        .map_or(Ok(()), |_| {
+            Err(ValidationError::new(
+                "",
+                "invalid JSON: trailing data after the document",
+            ))
+        })?;
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,38 +482,4 @@ mod tests {
         let v = d.validate().unwrap();
         assert_eq!(ScheduleDocument::from_schedule(&v).validate().unwrap(), v);
     }
-}
-
-/// Reads a schedule document from JSON bytes. Errors name the JSON path
-/// that failed (`sessions[2].speakers`), not just a line and column.
-pub fn parse_document(bytes: &[u8]) -> Result<ScheduleDocument, ValidationError> {
-    parse_json(bytes)
-}
-
-/// Deserialises any JSON body with errors that name the failing field.
-pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        // serde_path_to_error says "." or "?" when the failure is not inside
-        // any field (a syntax error before the first key): blame the body.
-        let field = if path == "." || path == "?" {
-            "body".to_owned()
-        } else {
-            path
-        };
-        ValidationError::new(field, format!("invalid JSON: {inner}"))
-    })?;
-    // Trailing garbage after the document is an error too.
-    serde_json::Deserializer::from_slice(bytes)
-        .into_iter::<serde::de::IgnoredAny>()
-        .nth(1)
-        .map_or(Ok(()), |_| {
-            Err(ValidationError::new(
-                "",
-                "invalid JSON: trailing data after the document",
-            ))
-        })?;
-    Ok(value)
 }

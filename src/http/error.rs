@@ -107,6 +107,11 @@ impl From<StoreError> for ApiError {
                 "session",
                 format!("no session {session:?} in conference {conference:?}"),
             ),
+            StoreError::AgendaNotFound => ApiError::not_found("token", "no such agenda"),
+            StoreError::Limit(message) => ApiError::Unprocessable {
+                field: None,
+                message,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -14,6 +14,10 @@ use crate::domain::SessionFilter;
 use crate::ical::feed::{self, CalendarMeta, Event, Site};
 use crate::store::ConferenceRecord;
 
+/// Shared caches may keep a public feed for five minutes, then must
+/// revalidate (cheap: a 304 when nothing changed).
+const PUBLIC_CACHE: &str = "public, max-age=300, must-revalidate";
+
 /// `GET|HEAD /conferences/{conf}/sessions.ics?day=…&room=…`
 pub async fn conference_feed(
     state: web::Data<AppState>,
@@ -74,6 +78,7 @@ pub async fn conference_feed(
             "inline; filename=\"{}\"",
             feed_filename(c.slug.as_str(), &filter)
         ),
+        PUBLIC_CACHE,
     ))
 }
 
@@ -109,6 +114,7 @@ pub async fn session_ics(
         body,
         session.last_modified,
         &format!("attachment; filename=\"{}.ics\"", d.id),
+        PUBLIC_CACHE,
     ))
 }
 
@@ -200,6 +206,7 @@ pub fn ics_response(
     body: String,
     last_modified: DateTime<Utc>,
     disposition: &str,
+    cache_control: &'static str,
 ) -> HttpResponse {
     let tag = etag(body.as_bytes());
     let modified =
@@ -212,10 +219,7 @@ pub fn ics_response(
     };
     res.insert_header((header::ETAG, tag))
         .insert_header((header::LAST_MODIFIED, HttpDate::from(modified)))
-        .insert_header((
-            header::CACHE_CONTROL,
-            "public, max-age=300, must-revalidate",
-        ))
+        .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, "Accept-Encoding"));
     if fresh {
         return res.finish();

@@ -3,10 +3,12 @@
 //!
 //! - [`api`]: the read-only JSON API
 //! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
+//! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;
+pub mod agendas;
 pub mod api;
 pub mod error;
 pub mod feeds;
@@ -64,8 +66,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/conferences/{conf}/sessions/{id}",
                 web::delete().to(admin::cancel_session),
+            )
+            .route("/agendas", web::post().to(agendas::create))
+            .route("/agendas/{token}", web::get().to(agendas::show))
+            .route("/agendas/{token}", web::delete().to(agendas::delete))
+            .route("/agendas/{token}/rotate", web::post().to(agendas::rotate))
+            .route(
+                "/agendas/{token}/sessions/{conf}/{id}",
+                web::put().to(agendas::star),
+            )
+            .route(
+                "/agendas/{token}/sessions/{conf}/{id}",
+                web::delete().to(agendas::star),
             ),
     )
+    .route("/agendas/{token}.ics", get_or_head().to(agendas::feed))
     .route(
         "/conferences/{conf}/sessions.ics",
         get_or_head().to(feeds::conference_feed),

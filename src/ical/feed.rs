@@ -90,13 +90,13 @@ pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> Str
     w.finish()
 }
 
+/// A span of instants, first to last.
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
 /// For every zone used, the span of instants its VTIMEZONE must cover.
 /// Zones are ordered by name so the output is deterministic.
-fn zone_windows(
-    meta: &CalendarMeta,
-    events: &[Event<'_>],
-) -> BTreeMap<&'static str, (Tz, (DateTime<Utc>, DateTime<Utc>))> {
-    let mut zones: BTreeMap<&'static str, (Tz, (DateTime<Utc>, DateTime<Utc>))> = BTreeMap::new();
+fn zone_windows(meta: &CalendarMeta, events: &[Event<'_>]) -> BTreeMap<&'static str, (Tz, Window)> {
+    let mut zones: BTreeMap<&'static str, (Tz, Window)> = BTreeMap::new();
     for e in events {
         let tz = e.conference.tz;
         let (s, end) = (e.session.data.start, e.session.data.end);

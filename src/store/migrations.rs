@@ -9,7 +9,10 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// In order; the number in each file name is its position plus one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_agendas.sql"),
+];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

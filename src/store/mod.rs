@@ -6,6 +6,7 @@
 //! writer), with foreign keys on, and writes take the lock up front
 //! (`BEGIN IMMEDIATE`) so concurrent writers queue instead of failing.
 
+mod agendas;
 mod migrations;
 mod queries;
 mod sync;
@@ -19,6 +20,7 @@ use rusqlite::Connection;
 
 use crate::domain::{Conference, SessionData};
 
+pub use agendas::{AgendaRecord, AgendaView, MAX_STARS};
 pub use sync::{Outcome, SyncReport};
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -29,6 +31,11 @@ pub enum StoreError {
     ConferenceNotFound(String),
     #[error("no session {session:?} in conference {conference:?}")]
     SessionNotFound { conference: String, session: String },
+    /// Unknown, rotated and deleted tokens all look the same.
+    #[error("no such agenda")]
+    AgendaNotFound,
+    #[error("{0}")]
+    Limit(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database connection pool: {0}")]
@@ -41,7 +48,9 @@ impl StoreError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            StoreError::ConferenceNotFound(_) | StoreError::SessionNotFound { .. }
+            StoreError::ConferenceNotFound(_)
+                | StoreError::SessionNotFound { .. }
+                | StoreError::AgendaNotFound
         )
     }
 }
@@ -102,7 +111,7 @@ impl Store {
         configure(&mut conn)?;
         migrations::run(&mut conn)?;
         drop(conn);
-        let manager = SqliteConnectionManager::file(path).with_init(|c| configure(c));
+        let manager = SqliteConnectionManager::file(path).with_init(configure);
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .connection_timeout(Duration::from_secs(10))

@@ -227,20 +227,28 @@ fn placeholders(n: usize) -> String {
 }
 
 pub(super) fn session_row(r: &Row<'_>) -> rusqlite::Result<Result<SessionRecord, StoreError>> {
-    let slug: String = r.get(0)?;
-    let title: String = r.get(1)?;
-    let speakers: String = r.get(2)?;
-    let start: i64 = r.get(3)?;
-    let end: i64 = r.get(4)?;
-    let room: Option<String> = r.get(5)?;
-    let tracks: String = r.get(6)?;
-    let abstract_: String = r.get(7)?;
-    let notes: Option<String> = r.get(8)?;
-    let url: Option<String> = r.get(9)?;
-    let status: String = r.get(10)?;
-    let sequence: i64 = r.get(11)?;
-    let created: i64 = r.get(12)?;
-    let modified: i64 = r.get(13)?;
+    session_row_at(r, 0)
+}
+
+/// Reads [`SESSION_COLUMNS`] starting at column `o`.
+pub(super) fn session_row_at(
+    r: &Row<'_>,
+    o: usize,
+) -> rusqlite::Result<Result<SessionRecord, StoreError>> {
+    let slug: String = r.get(o)?;
+    let title: String = r.get(o + 1)?;
+    let speakers: String = r.get(o + 2)?;
+    let start: i64 = r.get(o + 3)?;
+    let end: i64 = r.get(o + 4)?;
+    let room: Option<String> = r.get(o + 5)?;
+    let tracks: String = r.get(o + 6)?;
+    let abstract_: String = r.get(o + 7)?;
+    let notes: Option<String> = r.get(o + 8)?;
+    let url: Option<String> = r.get(o + 9)?;
+    let status: String = r.get(o + 10)?;
+    let sequence: i64 = r.get(o + 11)?;
+    let created: i64 = r.get(o + 12)?;
+    let modified: i64 = r.get(o + 13)?;
     Ok((|| {
         let json = |s: &str| -> Result<Vec<String>, StoreError> {
             serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))

@@ -1,6 +1,8 @@
 //! Integration tests: the real app on port 0 with a temporary database.
 
 mod admin;
+mod agendas;
 mod helpers;
 mod import_cli;
+mod secrets;
 mod sessions;

@@ -1,0 +1,280 @@
+//! Personal agendas: create, star, unstar, rotate, delete, and the feed.
+//!
+//! The token in the URL is the only key. Every path that takes a token
+//! answers an unknown, malformed, rotated or deleted one with the same 404,
+//! and lookups go by the token's hash.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::api::SessionJson;
+use super::feeds::ics_response;
+use super::{conf_slug, read_body, session_id, ApiError, AppState};
+use crate::domain::agenda::AgendaToken;
+use crate::domain::schedule::parse_json;
+use crate::ical::feed::{self, CalendarMeta, Event, Site};
+use crate::store::{AgendaView, SessionRecord, Status};
+
+pub const DEFAULT_NAME: &str = "My agenda";
+const MAX_NAME: usize = 100;
+
+fn token(raw: &str) -> Result<AgendaToken, ApiError> {
+    AgendaToken::parse(raw).ok_or_else(|| ApiError::not_found("token", "no such agenda"))
+}
+
+#[derive(Serialize)]
+struct Links {
+    token: String,
+    feed_url: String,
+    webcal_url: String,
+    manage_url: String,
+}
+
+fn links(state: &AppState, t: &AgendaToken) -> Links {
+    let feed_url = format!("{}/agendas/{}.ics", state.base_url, t.expose());
+    Links {
+        token: t.expose().to_owned(),
+        webcal_url: webcal(&feed_url),
+        manage_url: format!("{}/agendas/{}", state.base_url, t.expose()),
+        feed_url,
+    }
+}
+
+/// `webcal://…`: the scheme that makes Apple Calendar and Thunderbird offer
+/// to subscribe instead of importing once.
+pub fn webcal(url: &str) -> String {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    format!("webcal://{rest}")
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NewAgenda {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+pub fn agenda_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(n) if n.chars().count() > MAX_NAME => Err(ApiError::Unprocessable {
+            field: Some("name".into()),
+            message: format!("longer than {MAX_NAME} characters"),
+        }),
+        Some(n) if n.chars().any(char::is_control) => Err(ApiError::Unprocessable {
+            field: Some("name".into()),
+            message: "must be one line without control characters".into(),
+        }),
+        Some(n) => Ok(Some(n.to_owned())),
+    }
+}
+
+/// Creates an agenda and returns its (only ever shown once) token.
+pub async fn create_agenda(
+    state: &AppState,
+    name: Option<String>,
+) -> Result<AgendaToken, ApiError> {
+    let t = AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = t.hash();
+    state
+        .db(move |s| s.create_agenda(&hash, name.as_deref(), Utc::now()))
+        .await?;
+    Ok(t)
+}
+
+/// `POST /api/agendas` (optional JSON `{"name": "..."}`).
+pub async fn create(
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(payload, 4096).await?;
+    let req: NewAgenda = if body.iter().all(u8::is_ascii_whitespace) {
+        NewAgenda::default()
+    } else {
+        parse_json(&body).map_err(ApiError::unreadable)?
+    };
+    let name = agenda_name(req.name.as_deref())?;
+    let t = create_agenda(&state, name).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(links(&state, &t)))
+}
+
+#[derive(Serialize)]
+struct StarredJson<'a> {
+    conference: &'a str,
+    #[serde(flatten)]
+    session: SessionJson<'a>,
+}
+
+#[derive(Serialize)]
+pub struct SessionRef<'a> {
+    pub conference: &'a str,
+    pub id: &'a str,
+    pub title: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct Conflict<'a> {
+    pub a: SessionRef<'a>,
+    pub b: SessionRef<'a>,
+}
+
+/// Pairs of starred, not cancelled sessions whose times overlap (sharing
+/// only an end/start instant is not an overlap), in start order.
+pub fn conflicts(view: &AgendaView) -> Vec<Conflict<'_>> {
+    let live: Vec<&(String, SessionRecord)> = view
+        .sessions
+        .iter()
+        .filter(|(_, s)| s.status == Status::Confirmed)
+        .collect();
+    fn r((c, s): &(String, SessionRecord)) -> SessionRef<'_> {
+        SessionRef {
+            conference: c,
+            id: s.data.id.as_str(),
+            title: &s.data.title,
+        }
+    }
+    let mut out = Vec::new();
+    // `live` is sorted by start, so the inner scan stops at the first
+    // session that starts after this one ends.
+    for (i, a) in live.iter().enumerate() {
+        for b in &live[i + 1..] {
+            if b.1.data.start >= a.1.data.end {
+                break;
+            }
+            out.push(Conflict { a: r(a), b: r(b) });
+        }
+    }
+    out
+}
+
+/// `GET /api/agendas/{token}`
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let t = token(&path)?;
+    let hash = t.hash();
+    let view = state.db(move |s| s.agenda(&hash)).await?;
+    let sessions: Vec<StarredJson<'_>> = view
+        .sessions
+        .iter()
+        .map(|(slug, s)| StarredJson {
+            conference: slug,
+            session: SessionJson::new(s, &view.conferences[slug], &state.base_url),
+        })
+        .collect();
+    let l = links(&state, &t);
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "private, no-store"))
+        .json(serde_json::json!({
+            "name": view.agenda.name.as_deref().unwrap_or(DEFAULT_NAME),
+            "sessions": sessions,
+            "conflicts": conflicts(&view),
+            "feed_url": l.feed_url,
+            "webcal_url": l.webcal_url,
+            "manage_url": l.manage_url,
+        })))
+}
+
+/// `PUT` (star) and `DELETE` (unstar) `/api/agendas/{token}/sessions/{conf}/{id}`
+pub async fn star(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (t, conf, id) = path.into_inner();
+    let t = token(&t)?;
+    let (conf, id) = (conf_slug(&conf)?, session_id(&id)?);
+    let starred = req.method() == actix_web::http::Method::PUT;
+    let hash = t.hash();
+    let (c2, i2) = (conf.clone(), id.clone());
+    let changed = state
+        .db(move |s| s.set_star(&hash, &c2, &i2, starred, Utc::now()))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "conference": conf.as_str(),
+        "id": id.as_str(),
+        "starred": starred,
+        "changed": changed,
+    })))
+}
+
+/// `POST /api/agendas/{token}/rotate`
+pub async fn rotate(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let old = token(&path)?;
+    let new = AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (oh, nh) = (old.hash(), new.hash());
+    state
+        .db(move |s| s.rotate_agenda(&oh, &nh, Utc::now()))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(links(&state, &new)))
+}
+
+/// `DELETE /api/agendas/{token}`
+pub async fn delete(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = token(&path)?.hash();
+    state.db(move |s| s.delete_agenda(&hash)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET|HEAD /agendas/{token}.ics`
+pub async fn feed(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let t = token(&path)?;
+    let hash = t.hash();
+    let view = state.db(move |s| s.agenda(&hash)).await?;
+    let body = render_feed(&state, &t, &view);
+    Ok(ics_response(
+        &req,
+        body,
+        view.last_modified(),
+        "inline; filename=\"agenda.ics\"",
+        "private, max-age=300, must-revalidate",
+    ))
+}
+
+pub fn render_feed(state: &AppState, t: &AgendaToken, view: &AgendaView) -> String {
+    let events: Vec<Event<'_>> = view
+        .sessions
+        .iter()
+        .map(|(slug, s)| Event {
+            conference: &view.conferences[slug].conference,
+            session: s,
+        })
+        .collect();
+    let name = view.agenda.name.as_deref().unwrap_or(DEFAULT_NAME);
+    let tz = events.first().map_or(chrono_tz::UTC, |e| e.conference.tz);
+    let meta = CalendarMeta {
+        name: name.to_owned(),
+        description: format!("{name}: starred sessions, kept up to date by confcal."),
+        source_url: format!("{}/agendas/{}.ics", state.base_url, t.expose()),
+        page_url: format!("{}/agendas/{}", state.base_url, t.expose()),
+        tz,
+        empty_window: (view.agenda.created, view.agenda.created),
+    };
+    feed::render(
+        &meta,
+        &events,
+        &Site {
+            base_url: &state.base_url,
+            uid_host: &state.uid_host,
+        },
+    )
+}

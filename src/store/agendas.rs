@@ -1,0 +1,203 @@
+//! Agendas: starred sessions behind a token, looked up by the token's hash.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::queries::{conference_by_slug, session_row_at, SESSION_COLUMNS};
+use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, Store, StoreError};
+use crate::domain::agenda::TokenHash;
+use crate::domain::{ConferenceSlug, SessionId};
+
+/// Most stars one agenda may hold: far beyond any person's week, small
+/// enough that an agenda feed stays cheap.
+pub const MAX_STARS: i64 = 2_000;
+
+#[derive(Debug, Clone)]
+pub struct AgendaRecord {
+    pub name: Option<String>,
+    pub created: DateTime<Utc>,
+    /// Moves on every star, unstar and rotation.
+    pub last_modified: DateTime<Utc>,
+}
+
+/// An agenda with its starred sessions (in start order) and their
+/// conferences.
+#[derive(Debug, Clone)]
+pub struct AgendaView {
+    pub agenda: AgendaRecord,
+    pub conferences: HashMap<String, ConferenceRecord>,
+    pub sessions: Vec<(String, SessionRecord)>,
+}
+
+impl AgendaView {
+    /// The feed's Last-Modified: the latest of the agenda's own changes
+    /// and its sessions' changes.
+    pub fn last_modified(&self) -> DateTime<Utc> {
+        self.sessions
+            .iter()
+            .map(|(_, s)| s.last_modified)
+            .chain([self.agenda.last_modified])
+            .max()
+            .unwrap_or(self.agenda.last_modified)
+    }
+}
+
+impl Store {
+    pub fn create_agenda(
+        &self,
+        hash: &TokenHash,
+        name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<AgendaRecord, StoreError> {
+        self.conn()?
+            .prepare_cached(
+                "INSERT INTO agendas (token_hash, name, created, last_modified) VALUES (?1, ?2, ?3, ?3)",
+            )?
+            .execute(params![&hash.0[..], name, to_ts(now)])?;
+        Ok(AgendaRecord {
+            name: name.map(str::to_owned),
+            created: now,
+            last_modified: now,
+        })
+    }
+
+    pub fn agenda(&self, hash: &TokenHash) -> Result<AgendaView, StoreError> {
+        let conn = self.conn()?;
+        let (id, agenda) = agenda_by_hash(&conn, hash)?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT c.slug, {SESSION_COLUMNS} FROM agenda_stars a \
+             JOIN sessions s ON s.id = a.session_id \
+             JOIN conferences c ON c.id = s.conference_id \
+             WHERE a.agenda_id = ?1 ORDER BY s.start_utc, s.end_utc, c.slug, s.slug"
+        ))?;
+        let mut sessions = Vec::new();
+        let mut conferences = HashMap::new();
+        let rows = stmt.query_map([id], |r| {
+            let slug: String = r.get(0)?;
+            Ok((slug, session_row_at(r, 1)?))
+        })?;
+        for row in rows {
+            let (slug, rec) = row?;
+            let rec = rec?;
+            if !conferences.contains_key(&slug) {
+                let cs = ConferenceSlug::parse(&slug).map_err(StoreError::Corrupt)?;
+                conferences.insert(slug.clone(), conference_by_slug(&conn, &cs)?.1);
+            }
+            sessions.push((slug, rec));
+        }
+        Ok(AgendaView {
+            agenda,
+            conferences,
+            sessions,
+        })
+    }
+
+    /// Stars (`true`) or unstars a session. Idempotent; returns whether
+    /// anything changed.
+    pub fn set_star(
+        &self,
+        hash: &TokenHash,
+        conf: &ConferenceSlug,
+        id: &SessionId,
+        starred: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (agenda_id, _) = agenda_by_hash(&tx, hash)?;
+        let (conf_id, _) = conference_by_slug(&tx, conf)?;
+        let session_id: i64 = tx
+            .prepare_cached("SELECT id FROM sessions WHERE conference_id = ?1 AND slug = ?2")?
+            .query_row(params![conf_id, id.as_str()], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::SessionNotFound {
+                conference: conf.to_string(),
+                session: id.to_string(),
+            })?;
+        let changed = if starred {
+            let count: i64 = tx
+                .prepare_cached("SELECT count(*) FROM agenda_stars WHERE agenda_id = ?1")?
+                .query_row([agenda_id], |r| r.get(0))?;
+            if count >= MAX_STARS {
+                return Err(StoreError::Limit(format!(
+                    "an agenda holds at most {MAX_STARS} sessions"
+                )));
+            }
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO agenda_stars (agenda_id, session_id, starred) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![agenda_id, session_id, to_ts(now)])?
+        } else {
+            tx.prepare_cached("DELETE FROM agenda_stars WHERE agenda_id = ?1 AND session_id = ?2")?
+                .execute(params![agenda_id, session_id])?
+        } > 0;
+        if changed {
+            touch(&tx, agenda_id, now)?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Replaces the token: the old hash stops matching at once.
+    pub fn rotate_agenda(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (id, _) = agenda_by_hash(&tx, old)?;
+        tx.prepare_cached("UPDATE agendas SET token_hash = ?2 WHERE id = ?1")?
+            .execute(params![id, &new.0[..]])?;
+        touch(&tx, id, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn delete_agenda(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        let n = self
+            .conn()?
+            .prepare_cached("DELETE FROM agendas WHERE token_hash = ?1")?
+            .execute([&hash.0[..]])?;
+        if n == 0 {
+            return Err(StoreError::AgendaNotFound);
+        }
+        Ok(())
+    }
+}
+
+fn agenda_by_hash(conn: &Connection, hash: &TokenHash) -> Result<(i64, AgendaRecord), StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT id, name, created, last_modified FROM agendas WHERE token_hash = ?1",
+        )?
+        .query_row([&hash.0[..]], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .optional()?
+        .ok_or(StoreError::AgendaNotFound)?;
+    Ok((
+        row.0,
+        AgendaRecord {
+            name: row.1,
+            created: from_ts(row.2)?,
+            last_modified: from_ts(row.3)?,
+        },
+    ))
+}
+
+fn touch(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE agendas SET last_modified = max(?2, last_modified + 1) WHERE id = ?1",
+    )?
+    .execute(params![id, to_ts(now)])?;
+    Ok(())
+}

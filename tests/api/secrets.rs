@@ -1,0 +1,145 @@
+//! Agenda tokens must never reach the log or the database file: run the
+//! real binary, use an agenda for a while, then search both for the tokens.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::helpers::repo_path;
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_confcal"))
+        .args(["--db"])
+        .arg(db)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(repo_path("data"))
+        .env("RUST_LOG", "trace")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if let Some(i) = line.find("base_url=") {
+                let url: String = line[i + 9..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .filter(|c| *c != '"')
+                    .collect();
+                let _ = tx.send(url);
+            }
+            let mut l = sink.lock().unwrap();
+            l.push_str(&line);
+            l.push('\n');
+        }
+    });
+    let base = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("server reports its address");
+    Server { child, base, log }
+}
+
+fn call(method: &str, url: &str) -> (u16, String) {
+    match ureq::request(method, url).call() {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn tokens_never_reach_the_log_or_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("secret.db");
+    let server = start(&db);
+    let b = &server.base;
+    let mut tokens = Vec::new();
+    let (s, body) = call("POST", &format!("{b}/api/agendas"));
+    assert_eq!(s, 201);
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokens.push(token.clone());
+    for id in ["dismantling-jinja", "apache-cassandra-and-python"] {
+        assert_eq!(
+            call(
+                "PUT",
+                &format!("{b}/api/agendas/{token}/sessions/pycon-us-2012/{id}")
+            )
+            .0,
+            200
+        );
+    }
+    assert_eq!(
+        call(
+            "DELETE",
+            &format!("{b}/api/agendas/{token}/sessions/pycon-us-2012/dismantling-jinja")
+        )
+        .0,
+        200
+    );
+    assert_eq!(call("GET", &format!("{b}/api/agendas/{token}")).0, 200);
+    assert_eq!(call("GET", &format!("{b}/agendas/{token}.ics")).0, 200);
+    let (s, body) = call("POST", &format!("{b}/api/agendas/{token}/rotate"));
+    assert_eq!(s, 200);
+    let new = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokens.push(new.clone());
+    assert_eq!(call("GET", &format!("{b}/agendas/{token}.ics")).0, 404);
+    assert_eq!(call("GET", &format!("{b}/agendas/{new}.ics")).0, 200);
+    // A wrong guess is not logged either.
+    let guess = "G".repeat(43);
+    tokens.push(guess.clone());
+    assert_eq!(call("GET", &format!("{b}/api/agendas/{guess}")).0, 404);
+    let (s, body) = call("POST", &format!("{b}/api/agendas"));
+    assert_eq!(s, 201);
+    let third = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokens.push(third.clone());
+    assert_eq!(call("DELETE", &format!("{b}/api/agendas/{third}")).0, 204);
+
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = server.log.lock().unwrap().clone();
+    assert!(
+        log.contains("/agendas/<token>.ics"),
+        "access log lines are there: {log}"
+    );
+    drop(server);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        files.push(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(!files.is_empty());
+    for t in &tokens {
+        assert!(!log.contains(t.as_str()), "token in the log");
+        for f in &files {
+            assert!(
+                !f.windows(t.len()).any(|w| w == t.as_bytes()),
+                "token in a database file"
+            );
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod api;
 pub mod error;
 pub mod feeds;
 pub mod logging;
+pub mod pages;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -81,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/agendas/{token}.ics", get_or_head().to(agendas::feed))
+    .configure(pages::routes)
     .route(
         "/conferences/{conf}/sessions.ics",
         get_or_head().to(feeds::conference_feed),

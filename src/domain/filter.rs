@@ -39,6 +39,19 @@ impl SessionFilter {
     /// Parses an URL query string. Unknown keys are an error rather than
     /// ignored, so a typo (`rooms=E2`) does not silently give every session.
     pub fn from_query(query: &str) -> Result<Self, ValidationError> {
+        Self::parse(query, true)
+    }
+
+    /// For feeds: like [`SessionFilter::from_query`] but `status` is not
+    /// accepted at all (feeds always carry cancelled sessions, so that
+    /// calendars learn of cancellations), and the status is `All`.
+    pub fn from_feed_query(query: &str) -> Result<Self, ValidationError> {
+        let mut f = Self::parse(query, false)?;
+        f.status = StatusFilter::All;
+        Ok(f)
+    }
+
+    fn parse(query: &str, allow_status: bool) -> Result<Self, ValidationError> {
         let mut f = SessionFilter::default();
         let mut status_seen = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -55,6 +68,10 @@ impl SessionFilter {
                         f.q.push(v);
                     }
                 }
+                "status" if !allow_status => return Err(ValidationError::new(
+                    "status",
+                    "feeds always include cancelled sessions, so calendars learn of cancellations",
+                )),
                 "status" => {
                     if status_seen {
                         return Err(ValidationError::new("status", "give status at most once"));
@@ -242,6 +259,16 @@ mod tests {
                 "{q}"
             );
         }
+        for q in ["status=confirmed", "status=all", "room=E1&status=cancelled"] {
+            assert_eq!(
+                SessionFilter::from_feed_query(q).unwrap_err().field,
+                "status"
+            );
+        }
+        assert_eq!(
+            SessionFilter::from_feed_query("room=E1").unwrap().status,
+            StatusFilter::All
+        );
         let many = vec!["room=x"; MAX_VALUES + 1].join("&");
         assert_eq!(SessionFilter::from_query(&many).unwrap_err().field, "room");
     }

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{conf_slug, session_id, ApiError, AppState};
-use crate::domain::filter::StatusFilter;
 use crate::domain::SessionFilter;
 use crate::ical::feed::{self, CalendarMeta, Event, Site};
 use crate::store::ConferenceRecord;
@@ -25,14 +24,8 @@ pub async fn conference_feed(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let slug = conf_slug(&path)?;
-    let mut filter = SessionFilter::from_query(req.query_string()).map_err(ApiError::unreadable)?;
-    if filter.status != StatusFilter::Confirmed {
-        return Err(ApiError::bad_request(
-            "status",
-            "feeds always include cancelled sessions, so calendars learn of cancellations",
-        ));
-    }
-    filter.status = StatusFilter::All;
+    let filter =
+        SessionFilter::from_feed_query(req.query_string()).map_err(ApiError::unreadable)?;
     let f = filter.clone();
     let (conf, sessions) = state.db(move |s| s.sessions(&slug, &f)).await?;
     let c = &conf.conference;

@@ -61,57 +61,86 @@ pub fn session_page_url(base: &str, conference: &str, session: &str) -> String {
     format!("{base}/conferences/{conference}/sessions/{session}")
 }
 
-/// Renders a whole VCALENDAR.
+/// Renders a whole VCALENDAR from events in memory.
 pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> String {
-    // ~1.1 KB per event is typical of real abstracts; over-reserving a
-    // little beats a dozen reallocations of a megabyte buffer.
-    let mut w = IcalWriter::with_capacity(1024 + events.len() * 1400);
-    w.begin("VCALENDAR");
-    w.raw("VERSION", "2.0");
-    w.raw("PRODID", PRODID);
-    w.raw("CALSCALE", "GREGORIAN");
-    w.text("NAME", &meta.name);
-    w.text("X-WR-CALNAME", &meta.name);
-    w.text("DESCRIPTION", &meta.description);
-    w.text("X-WR-CALDESC", &meta.description);
-    w.raw("X-WR-TIMEZONE", meta.tz.name());
-    w.raw("REFRESH-INTERVAL;VALUE=DURATION", REFRESH);
-    w.raw("X-PUBLISHED-TTL", REFRESH);
-    w.raw("SOURCE;VALUE=URI", &meta.source_url);
-    w.raw("URL;VALUE=URI", &meta.page_url);
-
-    for (tz, (first, last)) in zone_windows(meta, events).into_values() {
-        write_vtimezone(&mut w, tz, first, last);
-    }
+    let mut b = FeedBuilder::new(site, events.len());
     for e in events {
-        write_event(&mut w, e, site);
+        b.push(e);
     }
-    w.end("VCALENDAR");
-    w.finish()
+    b.finish(meta)
 }
 
 /// A span of instants, first to last.
 type Window = (DateTime<Utc>, DateTime<Utc>);
 
-/// For every zone used, the span of instants its VTIMEZONE must cover.
-/// Zones are ordered by name so the output is deterministic.
-fn zone_windows(meta: &CalendarMeta, events: &[Event<'_>]) -> BTreeMap<&'static str, (Tz, Window)> {
-    let mut zones: BTreeMap<&'static str, (Tz, Window)> = BTreeMap::new();
-    for e in events {
+/// Renders a feed one event at a time, so a caller can stream sessions
+/// straight from the database without holding them all in memory.
+///
+/// The VTIMEZONEs come before the events in the output but depend on all of
+/// them (their span), so events are written to their own buffer first and
+/// joined to the header at the end.
+pub struct FeedBuilder<'a> {
+    site: &'a Site<'a>,
+    events: IcalWriter,
+    /// For every zone used, the span its VTIMEZONE must cover; ordered by
+    /// name so the output is deterministic.
+    zones: BTreeMap<&'static str, (Tz, Window)>,
+}
+
+impl<'a> FeedBuilder<'a> {
+    /// `expected` events size the buffer: ~1.1 KB is typical of an event
+    /// with a real abstract, and over-reserving a little beats a dozen
+    /// reallocations of a megabyte buffer.
+    pub fn new(site: &'a Site<'a>, expected: usize) -> Self {
+        FeedBuilder {
+            site,
+            events: IcalWriter::with_capacity(expected * 1400),
+            zones: BTreeMap::new(),
+        }
+    }
+
+    pub fn push(&mut self, e: &Event<'_>) {
         let tz = e.conference.tz;
         let (s, end) = (e.session.data.start, e.session.data.end);
-        zones
+        self.zones
             .entry(tz.name())
             .and_modify(|(_, (a, b))| {
                 *a = (*a).min(s);
                 *b = (*b).max(end);
             })
             .or_insert((tz, (s, end)));
+        write_event(&mut self.events, e, self.site);
     }
-    zones
-        .entry(meta.tz.name())
-        .or_insert((meta.tz, meta.empty_window));
-    zones
+
+    /// The whole calendar. `meta` comes last because it may depend on
+    /// what was read along with the events (the conference record).
+    pub fn finish(mut self, meta: &CalendarMeta) -> String {
+        self.zones
+            .entry(meta.tz.name())
+            .or_insert((meta.tz, meta.empty_window));
+        let events = self.events.finish();
+        let mut w = IcalWriter::with_capacity(2048 + events.len());
+        w.begin("VCALENDAR");
+        w.raw("VERSION", "2.0");
+        w.raw("PRODID", PRODID);
+        w.raw("CALSCALE", "GREGORIAN");
+        w.text("NAME", &meta.name);
+        w.text("X-WR-CALNAME", &meta.name);
+        w.text("DESCRIPTION", &meta.description);
+        w.text("X-WR-CALDESC", &meta.description);
+        w.raw("X-WR-TIMEZONE", meta.tz.name());
+        w.raw("REFRESH-INTERVAL;VALUE=DURATION", REFRESH);
+        w.raw("X-PUBLISHED-TTL", REFRESH);
+        w.raw("SOURCE;VALUE=URI", &meta.source_url);
+        w.raw("URL;VALUE=URI", &meta.page_url);
+        for (tz, (first, last)) in self.zones.into_values() {
+            write_vtimezone(&mut w, tz, first, last);
+        }
+        let mut out = w.finish();
+        out.push_str(&events);
+        out.push_str("END:VCALENDAR\r\n");
+        out
+    }
 }
 
 /// True when the wall-clock time of `t` in `tz` names exactly one instant.

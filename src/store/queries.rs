@@ -41,10 +41,42 @@ impl Store {
         slug: &ConferenceSlug,
         filter: &SessionFilter,
     ) -> Result<(ConferenceRecord, Vec<SessionRecord>), StoreError> {
-        let conn = self.conn()?;
-        let (db_id, conf) = conference_by_slug(&conn, slug)?;
-        let sessions = filtered_sessions(&conn, db_id, conf.conference.tz, filter)?;
+        let mut sessions = Vec::new();
+        let conf = self.each_session(slug, filter, |_, s| sessions.push(s))?;
         Ok((conf, sessions))
+    }
+
+    /// Like [`Store::sessions`], but hands each session to `f` as it is
+    /// read, so a 100,000-session feed never holds every session in memory.
+    ///
+    /// The conference (with its `version`) and the sessions are read in one
+    /// transaction, i.e. one snapshot: a cache keyed by that version can
+    /// never file newer or older data under it.
+    pub fn each_session<F>(
+        &self,
+        slug: &ConferenceSlug,
+        filter: &SessionFilter,
+        mut f: F,
+    ) -> Result<ConferenceRecord, StoreError>
+    where
+        F: FnMut(&ConferenceRecord, SessionRecord),
+    {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let (db_id, conf) = conference_by_slug(&tx, slug)?;
+        for_each_filtered(&tx, db_id, conf.conference.tz, filter, |s| f(&conf, s))?;
+        drop(tx);
+        Ok(conf)
+    }
+
+    /// The conference's data version (see the `version` column): a cheap
+    /// query that tells whether a cached rendering is still current.
+    pub fn conference_version(&self, slug: &ConferenceSlug) -> Result<i64, StoreError> {
+        self.conn()?
+            .prepare_cached("SELECT version FROM conferences WHERE slug = ?1")?
+            .query_row([slug.as_str()], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::ConferenceNotFound(slug.to_string()))
     }
 
     pub fn session(
@@ -169,12 +201,13 @@ pub(super) fn session_by_slug(
         .transpose()
 }
 
-fn filtered_sessions(
+fn for_each_filtered(
     conn: &Connection,
     conference_id: i64,
     tz: Tz,
     f: &SessionFilter,
-) -> Result<Vec<SessionRecord>, StoreError> {
+    mut each: impl FnMut(SessionRecord),
+) -> Result<(), StoreError> {
     let mut sql = format!("SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.conference_id = ?");
     let mut args: Vec<Value> = vec![Value::Integer(conference_id)];
     match f.status {
@@ -219,7 +252,10 @@ fn filtered_sessions(
     sql.push_str(" ORDER BY s.start_utc, s.end_utc, s.slug");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), session_row)?;
-    rows.map(|r| r?).collect()
+    for row in rows {
+        each(row??);
+    }
+    Ok(())
 }
 
 fn placeholders(n: usize) -> String {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod agendas;
+mod feeds;
 mod helpers;
 mod import_cli;
 mod secrets;

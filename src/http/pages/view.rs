@@ -1,0 +1,245 @@
+//! What the templates show, computed from stored records: times in words,
+//! abstracts as paragraphs and lists, and the calendar links of a session
+//! or a feed. Templates only print these (escaped); no logic lives there.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
+use url::form_urlencoded::{byte_serializer, Serializer};
+
+use crate::http::agendas::webcal;
+use crate::ical::feed::{location, session_page_url};
+use crate::store::{ConferenceRecord, SessionRecord, Status};
+
+/// "9th", "22nd".
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// "Friday 9th March".
+pub fn day_label(d: NaiveDate) -> String {
+    format!("{} {} {}", d.format("%A"), ordinal(d.day()), d.format("%B"))
+}
+
+/// "2:00pm".
+fn clock(t: DateTime<Tz>) -> String {
+    t.format("%-I:%M%P").to_string()
+}
+
+/// "2:00pm to 2:40pm, Friday 9th March" in the conference's zone, or with
+/// both days when a session runs past midnight.
+pub fn when(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
+    let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
+    if s.date_naive() == e.date_naive() {
+        format!(
+            "{} to {}, {}",
+            clock(s),
+            clock(e),
+            day_label(s.date_naive())
+        )
+    } else {
+        format!(
+            "{}, {} to {}, {}",
+            clock(s),
+            day_label(s.date_naive()),
+            clock(e),
+            day_label(e.date_naive())
+        )
+    }
+}
+
+/// A paragraph, or a list made of consecutive "• " lines.
+pub struct Block {
+    pub list: bool,
+    pub items: Vec<String>,
+}
+
+/// An abstract as blocks: every line starting with "• " is an item of a
+/// list (consecutive ones share the list), every other non-blank line is a
+/// paragraph.
+pub fn blocks(text: &str) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(item) = line.strip_prefix('•') {
+            let item = item.trim().to_owned();
+            match out.last_mut() {
+                Some(b) if b.list => b.items.push(item),
+                _ => out.push(Block {
+                    list: true,
+                    items: vec![item],
+                }),
+            }
+        } else {
+            out.push(Block {
+                list: false,
+                items: vec![line.to_owned()],
+            });
+        }
+    }
+    out
+}
+
+pub fn encode(s: &str) -> String {
+    byte_serializer(s.as_bytes()).collect()
+}
+
+/// `20120309T220000Z`.
+fn utc_stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Google Calendar's "add an event" link, with UTC times.
+pub fn google_event(
+    title: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    details: &str,
+    location: Option<&str>,
+    tz: Tz,
+) -> String {
+    let mut q = Serializer::new(String::new());
+    q.append_pair("action", "TEMPLATE")
+        .append_pair("text", title)
+        .append_pair("dates", &format!("{}/{}", utc_stamp(start), utc_stamp(end)))
+        .append_pair("details", details);
+    if let Some(l) = location {
+        q.append_pair("location", l);
+    }
+    q.append_pair("ctz", tz.name());
+    format!("https://calendar.google.com/calendar/render?{}", q.finish())
+}
+
+/// One session as the pages show it.
+pub struct SessionCard {
+    pub conference: String,
+    pub conference_name: String,
+    pub id: String,
+    pub title: String,
+    /// Local path of the session's page.
+    pub page: String,
+    pub speakers: String,
+    pub tracks: Vec<String>,
+    pub blocks: Vec<Block>,
+    pub notes: Option<String>,
+    pub url: Option<String>,
+    pub when: String,
+    pub location: Option<String>,
+    pub cancelled: bool,
+    /// Local path of the single-talk `.ics`.
+    pub ics: String,
+    pub google: String,
+    pub starred: bool,
+    /// Titles of starred sessions overlapping this one (agenda page).
+    pub conflicts: Vec<String>,
+}
+
+impl SessionCard {
+    pub fn new(s: &SessionRecord, conf: &ConferenceRecord, base_url: &str, starred: bool) -> Self {
+        let c = &conf.conference;
+        let d = &s.data;
+        let loc = location(d.room.as_deref(), c.venue.as_deref());
+        let page_abs = session_page_url(base_url, c.slug.as_str(), d.id.as_str());
+        let mut details = String::new();
+        if !d.speakers.is_empty() {
+            details.push_str(&format!("by {}\n\n", d.speakers.join(", ")));
+        }
+        details.push_str(&format!("{} — {page_abs}", c.name));
+        SessionCard {
+            conference: c.slug.to_string(),
+            conference_name: c.name.clone(),
+            id: d.id.to_string(),
+            title: d.title.clone(),
+            page: format!("/conferences/{}/sessions/{}", c.slug, d.id),
+            speakers: d.speakers.join(", "),
+            tracks: d.tracks.clone(),
+            blocks: blocks(&d.abstract_),
+            notes: d.notes.clone(),
+            url: d.url.clone(),
+            when: when(d.start, d.end, c.tz),
+            google: google_event(&d.title, d.start, d.end, &details, loc.as_deref(), c.tz),
+            location: loc,
+            cancelled: s.status == Status::Cancelled,
+            ics: format!("/conferences/{}/sessions/{}.ics", c.slug, d.id),
+            starred,
+            conflicts: Vec::new(),
+        }
+    }
+}
+
+/// Ways to subscribe to one feed URL.
+pub struct Subscribe {
+    pub name: String,
+    pub https: String,
+    pub webcal: String,
+    pub google: String,
+    pub outlook: String,
+}
+
+impl Subscribe {
+    pub fn new(https: String, name: String) -> Self {
+        let webcal = webcal(&https);
+        Subscribe {
+            google: format!(
+                "https://calendar.google.com/calendar/r?cid={}",
+                encode(&webcal)
+            ),
+            outlook: format!(
+                "https://outlook.live.com/calendar/0/addfromweb?url={}&name={}",
+                encode(&https),
+                encode(&name)
+            ),
+            webcal,
+            https,
+            name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_in_words() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        let s = Utc.with_ymd_and_hms(2012, 3, 9, 22, 0, 0).unwrap();
+        let e = Utc.with_ymd_and_hms(2012, 3, 9, 22, 40, 0).unwrap();
+        assert_eq!(when(s, e, tz), "2:00pm to 2:40pm, Friday 9th March");
+        let late = Utc.with_ymd_and_hms(2012, 3, 10, 9, 0, 0).unwrap();
+        assert_eq!(
+            when(s, late, tz),
+            "2:00pm, Friday 9th March to 1:00am, Saturday 10th March"
+        );
+        for (n, o) in [(1, "1st"), (2, "2nd"), (3, "3rd"), (11, "11th"), (12, "12th"), (21, "21st"), (22, "22nd"), (23, "23rd"), (30, "30th")] {
+            assert_eq!(ordinal(n), o);
+        }
+    }
+
+    #[test]
+    fn outline_lines_become_lists() {
+        let b = blocks("Intro line.\n\n• one\n• two\nAfter.\n• three");
+        let shape: Vec<(bool, usize)> = b.iter().map(|b| (b.list, b.items.len())).collect();
+        assert_eq!(shape, [(false, 1), (true, 2), (false, 1), (true, 1)]);
+        assert_eq!(b[1].items, ["one", "two"]);
+    }
+
+    #[test]
+    fn google_link_uses_utc() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        let s = Utc.with_ymd_and_hms(2012, 3, 9, 22, 0, 0).unwrap();
+        let e = Utc.with_ymd_and_hms(2012, 3, 9, 22, 40, 0).unwrap();
+        let g = google_event("A & B", s, e, "x", Some("E2, Hall"), tz);
+        assert!(g.starts_with("https://calendar.google.com/calendar/render?action=TEMPLATE&text=A+%26+B&dates=20120309T220000Z%2F20120309T224000Z"), "{g}");
+        assert!(g.contains("location=E2%2C+Hall"), "{g}");
+    }
+}

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_BODY_LIMIT", default_value_t = 16 * 1024 * 1024)]
     pub body_limit: usize,
 
+    /// Memory for rendered feeds, in MiB (0 turns the cache off).
+    #[arg(long, env = "CONFCAL_FEED_CACHE_MB", default_value_t = 256)]
+    pub feed_cache_mb: usize,
+
     /// HTTP worker threads [default: number of CPUs].
     #[arg(long, env = "CONFCAL_WORKERS")]
     pub workers: Option<usize>,
@@ -123,6 +127,7 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     pub admin_token: Option<Secret>,
     pub body_limit: usize,
+    pub feed_cache_mb: usize,
     pub workers: Option<usize>,
 }
 
@@ -135,6 +140,7 @@ impl Settings {
             data_dir: Some(a.data_dir),
             admin_token: a.admin_token,
             body_limit: a.body_limit,
+            feed_cache_mb: a.feed_cache_mb,
             workers: a.workers,
         }
     }

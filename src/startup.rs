@@ -7,6 +7,7 @@ use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
+use crate::http::cache::FeedCache;
 use crate::http::{self, AppState};
 use crate::import::{import_dir, ImportError};
 use crate::store::{Store, StoreError};
@@ -71,6 +72,7 @@ impl Application {
             uid_host,
             admin_token: settings.admin_token.clone(),
             body_limit: settings.body_limit,
+            feeds: FeedCache::new(settings.feed_cache_mb * 1024 * 1024),
         });
         let mut server = HttpServer::new(move || {
             App::new()

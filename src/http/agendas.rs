@@ -9,11 +9,12 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
-use super::feeds::ics_response;
+use super::cache::{Key, Rendered};
+use super::feeds::{serve_feed, SiteOwned, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::schedule::parse_json;
-use crate::ical::feed::{self, CalendarMeta, Event, Site};
+use crate::ical::feed::{self, CalendarMeta, Event};
 use crate::store::{AgendaView, SessionRecord, Status};
 
 pub const DEFAULT_NAME: &str = "My agenda";
@@ -239,18 +240,34 @@ pub async fn feed(
 ) -> Result<HttpResponse, ApiError> {
     let t = token(&path)?;
     let hash = t.hash();
-    let view = state.db(move |s| s.agenda(&hash)).await?;
-    let body = render_feed(&state, &t, &view);
-    Ok(ics_response(
+    let site = SiteOwned::of(&state);
+    serve_feed(
+        &state,
         &req,
-        body,
-        view.last_modified(),
-        "inline; filename=\"agenda.ics\"",
-        "private, max-age=300, must-revalidate",
-    ))
+        Key::Agenda(hash.0),
+        move |s| s.agenda_stamp(&hash),
+        move |s| {
+            // Stamp first, then data: if a change lands in between, the
+            // newer data is filed under the older stamp, and the next
+            // request (seeing the new stamp) renders again. Never stale.
+            let stamp = s.agenda_stamp(&hash)?;
+            let view = s.agenda(&hash)?;
+            let body = render_feed(&site, &t, &view);
+            Ok((
+                stamp,
+                Rendered::new(
+                    body,
+                    view.last_modified(),
+                    "inline; filename=\"agenda.ics\"".into(),
+                ),
+            ))
+        },
+        PRIVATE_CACHE,
+    )
+    .await
 }
 
-pub fn render_feed(state: &AppState, t: &AgendaToken, view: &AgendaView) -> String {
+pub fn render_feed(site: &SiteOwned, t: &AgendaToken, view: &AgendaView) -> String {
     let events: Vec<Event<'_>> = view
         .sessions
         .iter()
@@ -264,17 +281,10 @@ pub fn render_feed(state: &AppState, t: &AgendaToken, view: &AgendaView) -> Stri
     let meta = CalendarMeta {
         name: name.to_owned(),
         description: format!("{name}: starred sessions, kept up to date by confcal."),
-        source_url: format!("{}/agendas/{}.ics", state.base_url, t.expose()),
-        page_url: format!("{}/agendas/{}", state.base_url, t.expose()),
+        source_url: format!("{}/agendas/{}.ics", site.base_url, t.expose()),
+        page_url: format!("{}/agendas/{}", site.base_url, t.expose()),
         tz,
         empty_window: (view.agenda.created, view.agenda.created),
     };
-    feed::render(
-        &meta,
-        &events,
-        &Site {
-            base_url: &state.base_url,
-            uid_host: &state.uid_host,
-        },
-    )
+    feed::render(&meta, &events, &site.site())
 }

@@ -1,21 +1,77 @@
-//! The `.ics` endpoints: a conference's feed (with the API's filters) and a
-//! single talk, with ETag / Last-Modified revalidation.
+//! The `.ics` endpoints: a conference's feed (with the API's filters), a
+//! single talk, and (through [`serve_feed`]) agenda feeds; all cached by
+//! data version and revalidated with ETag / Last-Modified.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
+use super::cache::{Key, Rendered, Variant};
 use super::{conf_slug, session_id, ApiError, AppState};
-use crate::domain::SessionFilter;
-use crate::ical::feed::{self, CalendarMeta, Event, Site};
-use crate::store::ConferenceRecord;
+use crate::domain::{ConferenceSlug, SessionFilter, SessionId};
+use crate::ical::feed::{self, CalendarMeta, Event, FeedBuilder, Site};
+use crate::store::{ConferenceRecord, Store, StoreError};
 
 /// Shared caches may keep a public feed for five minutes, then must
 /// revalidate (cheap: a 304 when nothing changed).
-const PUBLIC_CACHE: &str = "public, max-age=300, must-revalidate";
+pub const PUBLIC_CACHE: &str = "public, max-age=300, must-revalidate";
+/// Agenda feeds are one person's: no shared cache may keep them.
+pub const PRIVATE_CACHE: &str = "private, max-age=300, must-revalidate";
+
+/// Where links and UIDs point; owned so render jobs can move it to a
+/// blocking thread.
+#[derive(Clone)]
+pub struct SiteOwned {
+    pub base_url: String,
+    pub uid_host: String,
+}
+
+impl SiteOwned {
+    pub fn of(state: &AppState) -> Self {
+        SiteOwned {
+            base_url: state.base_url.clone(),
+            uid_host: state.uid_host.clone(),
+        }
+    }
+
+    pub fn site(&self) -> Site<'_> {
+        Site {
+            base_url: &self.base_url,
+            uid_host: &self.uid_host,
+        }
+    }
+}
+
+/// The shared path of every feed: look the current stamp up, serve the
+/// cached rendering if it was made from that stamp, else render (on a
+/// blocking thread), cache and serve.
+pub async fn serve_feed<S, R>(
+    state: &AppState,
+    req: &HttpRequest,
+    key: Key,
+    stamp: S,
+    render: R,
+    cache_control: &'static str,
+) -> Result<HttpResponse, ApiError>
+where
+    S: FnOnce(&Store) -> Result<String, StoreError> + Send + 'static,
+    R: FnOnce(&Store) -> Result<(String, Rendered), StoreError> + Send + 'static,
+{
+    let current = state.db(stamp).await?;
+    let rendered = match state.feeds.get(&key, &current) {
+        Some(hit) => hit,
+        None => {
+            let (stamp, rendered) = state.db(render).await?;
+            let rendered = Arc::new(rendered);
+            state.feeds.insert(key, stamp, rendered.clone());
+            rendered
+        }
+    };
+    respond(req, rendered, cache_control).await
+}
 
 /// `GET|HEAD /conferences/{conf}/sessions.ics?day=…&room=…`
 pub async fn conference_feed(
@@ -26,8 +82,42 @@ pub async fn conference_feed(
     let slug = conf_slug(&path)?;
     let filter =
         SessionFilter::from_feed_query(req.query_string()).map_err(ApiError::unreadable)?;
-    let f = filter.clone();
-    let (conf, sessions) = state.db(move |s| s.sessions(&slug, &f)).await?;
+    let key = Key::Conference {
+        slug: slug.to_string(),
+        filter: filter.canonical(),
+    };
+    let site = SiteOwned::of(&state);
+    let s2 = slug.clone();
+    serve_feed(
+        &state,
+        &req,
+        key,
+        move |s| s.conference_version(&s2).map(|v| v.to_string()),
+        move |s| render_conference_feed(s, &slug, &filter, &site),
+        PUBLIC_CACHE,
+    )
+    .await
+}
+
+/// Renders a conference feed straight from the database rows. Returns the
+/// stamp (conference version) read in the same snapshot as the rows.
+pub fn render_conference_feed(
+    store: &Store,
+    slug: &ConferenceSlug,
+    filter: &SessionFilter,
+    site: &SiteOwned,
+) -> Result<(String, Rendered), StoreError> {
+    let site_ref = site.site();
+    let mut builder: Option<FeedBuilder<'_>> = None;
+    let conf = store.each_session(slug, filter, |conf, session| {
+        builder
+            .get_or_insert_with(|| FeedBuilder::new(&site_ref, conf.session_count.max(0) as usize))
+            .push(&Event {
+                conference: &conf.conference,
+                session: &session,
+            });
+    })?;
+    let builder = builder.unwrap_or_else(|| FeedBuilder::new(&site_ref, 0));
     let c = &conf.conference;
     let query = filter.canonical();
     let suffix = if query.is_empty() {
@@ -36,7 +126,7 @@ pub async fn conference_feed(
         format!("?{query}")
     };
     let meta = CalendarMeta {
-        name: calendar_name(&conf, &filter),
+        name: calendar_name(&conf, filter),
         description: format!(
             "Sessions of {}{}, kept up to date by confcal.",
             c.name,
@@ -47,31 +137,25 @@ pub async fn conference_feed(
         ),
         source_url: format!(
             "{}/conferences/{}/sessions.ics{suffix}",
-            state.base_url, c.slug
+            site.base_url, c.slug
         ),
-        page_url: format!("{}/conferences/{}{suffix}", state.base_url, c.slug),
+        page_url: format!("{}/conferences/{}{suffix}", site.base_url, c.slug),
         tz: c.tz,
         empty_window: conference_window(&conf),
     };
-    let events: Vec<Event<'_>> = sessions
-        .iter()
-        .map(|s| Event {
-            conference: c,
-            session: s,
-        })
-        .collect();
-    let body = feed::render(&meta, &events, &site(&state));
-    Ok(ics_response(
-        &req,
-        body,
-        // The conference's last change, not only its listed sessions': a
-        // session that left this filter changes the feed too.
-        conf.last_modified,
-        &format!(
-            "inline; filename=\"{}\"",
-            feed_filename(c.slug.as_str(), &filter)
+    let body = builder.finish(&meta);
+    Ok((
+        conf.version.to_string(),
+        // Last-Modified is the conference's last change, not only its listed
+        // sessions': a session that left this filter changes the feed too.
+        Rendered::new(
+            body,
+            conf.last_modified,
+            format!(
+                "inline; filename=\"{}\"",
+                feed_filename(c.slug.as_str(), filter)
+            ),
         ),
-        PUBLIC_CACHE,
     ))
 }
 
@@ -83,7 +167,30 @@ pub async fn session_ics(
 ) -> Result<HttpResponse, ApiError> {
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
-    let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
+    let key = Key::Session {
+        slug: slug.to_string(),
+        id: id.to_string(),
+    };
+    let site = SiteOwned::of(&state);
+    let s2 = slug.clone();
+    serve_feed(
+        &state,
+        &req,
+        key,
+        move |s| s.conference_version(&s2).map(|v| v.to_string()),
+        move |s| render_session_ics(s, &slug, &id, &site),
+        PUBLIC_CACHE,
+    )
+    .await
+}
+
+fn render_session_ics(
+    store: &Store,
+    slug: &ConferenceSlug,
+    id: &SessionId,
+    site: &SiteOwned,
+) -> Result<(String, Rendered), StoreError> {
+    let (conf, session) = store.session(slug, id)?;
     let c = &conf.conference;
     let d = &session.data;
     let meta = CalendarMeta {
@@ -91,9 +198,9 @@ pub async fn session_ics(
         description: format!("{} at {}", d.title, c.name),
         source_url: format!(
             "{}/conferences/{}/sessions/{}.ics",
-            state.base_url, c.slug, d.id
+            site.base_url, c.slug, d.id
         ),
-        page_url: feed::session_page_url(&state.base_url, c.slug.as_str(), d.id.as_str()),
+        page_url: feed::session_page_url(&site.base_url, c.slug.as_str(), d.id.as_str()),
         tz: c.tz,
         empty_window: (d.start, d.end),
     };
@@ -101,21 +208,15 @@ pub async fn session_ics(
         conference: c,
         session: &session,
     }];
-    let body = feed::render(&meta, &events, &site(&state));
-    Ok(ics_response(
-        &req,
-        body,
-        session.last_modified,
-        &format!("attachment; filename=\"{}.ics\"", d.id),
-        PUBLIC_CACHE,
+    let body = feed::render(&meta, &events, &site.site());
+    Ok((
+        conf.version.to_string(),
+        Rendered::new(
+            body,
+            session.last_modified,
+            format!("attachment; filename=\"{}.ics\"", d.id),
+        ),
     ))
-}
-
-fn site(state: &AppState) -> Site<'_> {
-    Site {
-        base_url: &state.base_url,
-        uid_host: &state.uid_host,
-    }
 }
 
 fn conference_window(conf: &ConferenceRecord) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -186,52 +287,60 @@ pub fn feed_filename(slug: &str, f: &SessionFilter) -> String {
     format!("{name}.ics")
 }
 
-/// A strong validator: the body's SHA-256, so equal bytes give equal tags.
-pub fn etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
-/// Answers 200 with the calendar, or 304 when the client's copy is current.
-pub fn ics_response(
+/// Answers 200 with the calendar in the best coding the client takes, or
+/// 304 when its copy is current.
+pub async fn respond(
     req: &HttpRequest,
-    body: String,
-    last_modified: DateTime<Utc>,
-    disposition: &str,
+    r: Arc<Rendered>,
     cache_control: &'static str,
-) -> HttpResponse {
-    let tag = etag(body.as_bytes());
+) -> Result<HttpResponse, ApiError> {
+    let variant = Variant::negotiate(req);
     let modified =
-        SystemTime::UNIX_EPOCH + Duration::from_secs(last_modified.timestamp().max(0) as u64);
-    let fresh = not_modified(req, &tag, modified);
+        SystemTime::UNIX_EPOCH + Duration::from_secs(r.last_modified.timestamp().max(0) as u64);
+    let fresh = not_modified(req, &r, modified);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, tag))
+    res.insert_header((header::ETAG, r.etag_of(variant)))
         .insert_header((header::LAST_MODIFIED, HttpDate::from(modified)))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, "Accept-Encoding"));
     if fresh {
-        return res.finish();
+        return Ok(res.finish());
     }
-    res.insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
-        .insert_header((header::CONTENT_DISPOSITION, disposition.to_owned()))
-        .body(body)
+    let body = if r.has(variant) || req.method() == actix_web::http::Method::HEAD {
+        r.variant(if r.has(variant) {
+            variant
+        } else {
+            Variant::Identity
+        })
+    } else {
+        // First request for this coding: compress once, off the async worker.
+        let r2 = r.clone();
+        web::block(move || r2.variant(variant)).await?
+    };
+    if let Some(enc) = variant.content_encoding() {
+        // Setting the header also keeps the Compress middleware off it.
+        res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
+    }
+    Ok(res
+        .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+        .insert_header((header::CONTENT_DISPOSITION, r.disposition.clone()))
+        .body(body))
 }
 
 /// RFC 9110 §13.2.2: If-None-Match decides when present; otherwise
 /// If-Modified-Since (second precision, like our timestamps).
-fn not_modified(req: &HttpRequest, tag: &str, modified: SystemTime) -> bool {
+fn not_modified(req: &HttpRequest, r: &Rendered, modified: SystemTime) -> bool {
     let headers = req.headers();
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
         return inm
             .split(',')
             .map(str::trim)
-            .any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag));
+            .any(|t| t == "*" || r.matches(t));
     }
     headers
         .get(header::IF_MODIFIED_SINCE)

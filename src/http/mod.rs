@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod agendas;
 pub mod api;
+pub mod cache;
 pub mod error;
 pub mod feeds;
 pub mod logging;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub uid_host: String,
     pub admin_token: Option<Secret>,
     pub body_limit: usize,
+    /// Rendered feeds by data version.
+    pub feeds: cache::FeedCache,
 }
 
 impl AppState {

@@ -63,6 +63,27 @@ impl Store {
         })
     }
 
+    /// What an agenda feed is rendered from, as one string: the agenda's
+    /// last change and the version of every conference it has stars in.
+    /// Any star, unstar, rotation or change to a starred conference changes
+    /// it. Unknown tokens are [`StoreError::AgendaNotFound`].
+    pub fn agenda_stamp(&self, hash: &TokenHash) -> Result<String, StoreError> {
+        self.conn()?
+            .prepare_cached(
+                "SELECT a.last_modified || '/' || coalesce((
+                     SELECT group_concat(v, ',') FROM (
+                         SELECT DISTINCT c.id || ':' || c.version AS v
+                         FROM agenda_stars st
+                         JOIN sessions s ON s.id = st.session_id
+                         JOIN conferences c ON c.id = s.conference_id
+                         WHERE st.agenda_id = a.id ORDER BY v)), '')
+                 FROM agendas a WHERE a.token_hash = ?1",
+            )?
+            .query_row([&hash.0[..]], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::AgendaNotFound)
+    }
+
     pub fn agenda(&self, hash: &TokenHash) -> Result<AgendaView, StoreError> {
         let conn = self.conn()?;
         let (id, agenda) = agenda_by_hash(&conn, hash)?;

@@ -60,6 +60,7 @@ pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
         data_dir: opts.seed,
         admin_token: opts.admin.then(|| Secret::new(ADMIN_TOKEN)),
         body_limit: opts.body_limit,
+        feed_cache_mb: 64,
         workers: Some(2),
     };
     let (tx, rx) = mpsc::channel();

@@ -1,0 +1,323 @@
+//! Rendered feeds, cached by what they were rendered from.
+//!
+//! A cache entry is filed under a key (which feed) and a *stamp* (the data
+//! version it was rendered from: the conference's `version`, or for an
+//! agenda its own change time plus its conferences' versions). Every request
+//! first reads the current stamp from the database — one indexed lookup —
+//! and uses the entry only if the stamps are equal. Writers bump versions
+//! inside their transactions, so a change shows in the very next response:
+//! nothing is ever served stale, and nothing needs invalidating.
+//!
+//! Bodies are kept as `Bytes` (responses share them without copying), with
+//! gzip and brotli variants compressed once, on first demand, and kept.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding, Header};
+use actix_web::web::Bytes;
+use actix_web::HttpRequest;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+/// Which feed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A conference feed with a canonical filter query.
+    Conference { slug: String, filter: String },
+    /// A single talk's `.ics`.
+    Session { slug: String, id: String },
+    /// An agenda feed, by token hash (never by token).
+    Agenda([u8; 32]),
+}
+
+/// A rendered feed and its validators.
+pub struct Rendered {
+    pub body: Bytes,
+    /// Strong ETag of the identity body (quoted).
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+    pub disposition: String,
+    gzip: OnceLock<Bytes>,
+    br: OnceLock<Bytes>,
+}
+
+/// gzip level 6 and brotli quality 5: within a few percent of the best
+/// ratio at a fraction of the cost, and fixed, so a variant's bytes (and
+/// ETag) depend only on the body.
+const GZIP_LEVEL: u32 = 6;
+const BROTLI_QUALITY: u32 = 5;
+
+impl Rendered {
+    pub fn new(body: String, last_modified: DateTime<Utc>, disposition: String) -> Self {
+        let digest = Sha256::digest(body.as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Rendered {
+            body: Bytes::from(body),
+            etag: format!("\"{hex}\""),
+            last_modified,
+            disposition,
+            gzip: OnceLock::new(),
+            br: OnceLock::new(),
+        }
+    }
+
+    /// True when the variant is ready (no compression work to do).
+    pub fn has(&self, enc: Variant) -> bool {
+        match enc {
+            Variant::Identity => true,
+            Variant::Gzip => self.gzip.get().is_some(),
+            Variant::Brotli => self.br.get().is_some(),
+        }
+    }
+
+    /// The body in `enc`, compressing it on first use (CPU work: call from
+    /// a blocking thread when [`Rendered::has`] is false).
+    pub fn variant(&self, enc: Variant) -> Bytes {
+        match enc {
+            Variant::Identity => self.body.clone(),
+            Variant::Gzip => self.gzip.get_or_init(|| gzip(&self.body)).clone(),
+            Variant::Brotli => self.br.get_or_init(|| brotli(&self.body)).clone(),
+        }
+    }
+
+    /// The strong ETag of a variant: each content coding is its own
+    /// representation with its own tag (RFC 9110 §8.8.3).
+    pub fn etag_of(&self, enc: Variant) -> String {
+        match enc.suffix() {
+            None => self.etag.clone(),
+            Some(s) => format!("{}-{s}\"", self.etag.trim_end_matches('"')),
+        }
+    }
+
+    /// Whether `tag` (from If-None-Match) names any variant of this body.
+    pub fn matches(&self, tag: &str) -> bool {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        [Variant::Identity, Variant::Gzip, Variant::Brotli]
+            .iter()
+            .any(|v| self.etag_of(*v) == tag)
+    }
+}
+
+fn gzip(body: &[u8]) -> Bytes {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::new(GZIP_LEVEL),
+    );
+    enc.write_all(body).expect("writing to a Vec");
+    Bytes::from(enc.finish().expect("writing to a Vec"))
+}
+
+fn brotli(body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(body.len() / 5);
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 64 * 1024, BROTLI_QUALITY, 22);
+        w.write_all(body).expect("writing to a Vec");
+    }
+    Bytes::from(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Variant {
+    fn suffix(self) -> Option<&'static str> {
+        match self {
+            Variant::Identity => None,
+            Variant::Gzip => Some("gzip"),
+            Variant::Brotli => Some("br"),
+        }
+    }
+
+    pub fn content_encoding(self) -> Option<ContentEncoding> {
+        match self {
+            Variant::Identity => None,
+            Variant::Gzip => Some(ContentEncoding::Gzip),
+            Variant::Brotli => Some(ContentEncoding::Brotli),
+        }
+    }
+
+    /// The client's preferred coding among ours, by actix's own parser (so
+    /// the answer agrees with its Compress middleware's).
+    pub fn negotiate(req: &HttpRequest) -> Variant {
+        let Ok(accept) = AcceptEncoding::parse(req) else {
+            return Variant::Identity;
+        };
+        let ours = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+        match accept.negotiate(ours.iter()) {
+            Some(e) if e == Encoding::brotli() => Variant::Brotli,
+            Some(e) if e == Encoding::gzip() => Variant::Gzip,
+            _ => Variant::Identity,
+        }
+    }
+}
+
+struct Entry {
+    stamp: String,
+    value: Arc<Rendered>,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<Key, Entry>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// A bounded map of rendered feeds; least recently used entries go first
+/// when the total body size passes the limit.
+pub struct FeedCache {
+    inner: Mutex<Inner>,
+    max_bytes: usize,
+    pub hits: AtomicU64,
+    pub renders: AtomicU64,
+}
+
+impl FeedCache {
+    pub fn new(max_bytes: usize) -> Self {
+        FeedCache {
+            inner: Mutex::new(Inner::default()),
+            max_bytes,
+            hits: AtomicU64::new(0),
+            renders: AtomicU64::new(0),
+        }
+    }
+
+    /// The entry for `key` if it was rendered from exactly `stamp`.
+    pub fn get(&self, key: &Key, stamp: &str) -> Option<Arc<Rendered>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        let entry = inner.map.get_mut(key)?;
+        if entry.stamp != stamp {
+            return None;
+        }
+        entry.last_used = now;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(entry.value.clone())
+    }
+
+    pub fn insert(&self, key: Key, stamp: String, value: Arc<Rendered>) {
+        self.renders.fetch_add(1, Ordering::Relaxed);
+        let size = value.body.len();
+        if size > self.max_bytes {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        if let Some(old) = inner.map.insert(
+            key,
+            Entry {
+                stamp,
+                value,
+                last_used: now,
+            },
+        ) {
+            inner.bytes -= old.value.body.len();
+        }
+        inner.bytes += size;
+        while inner.bytes > self.max_bytes {
+            let Some(victim) = inner
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(e) = inner.map.remove(&victim) {
+                inner.bytes -= e.value.body.len();
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|i| i.map.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn rendered(body: &str) -> Arc<Rendered> {
+        Arc::new(Rendered::new(body.into(), Utc::now(), String::new()))
+    }
+
+    fn key(s: &str) -> Key {
+        Key::Conference {
+            slug: s.into(),
+            filter: String::new(),
+        }
+    }
+
+    #[test]
+    fn stamps_decide() {
+        let c = FeedCache::new(1 << 20);
+        c.insert(key("a"), "v1".into(), rendered("one"));
+        assert!(c.get(&key("a"), "v1").is_some());
+        assert!(
+            c.get(&key("a"), "v2").is_none(),
+            "another version is a miss"
+        );
+        assert!(c.get(&key("b"), "v1").is_none());
+        c.insert(key("a"), "v2".into(), rendered("two"));
+        assert_eq!(&c.get(&key("a"), "v2").unwrap().body[..], b"two");
+        assert!(c.get(&key("a"), "v1").is_none());
+    }
+
+    #[test]
+    fn evicts_least_recently_used_past_the_limit() {
+        let c = FeedCache::new(10);
+        c.insert(key("a"), "v".into(), rendered("aaaa"));
+        c.insert(key("b"), "v".into(), rendered("bbbb"));
+        assert!(c.get(&key("a"), "v").is_some());
+        c.insert(key("c"), "v".into(), rendered("cccc"));
+        assert!(c.get(&key("b"), "v").is_none(), "b was least recently used");
+        assert!(c.get(&key("a"), "v").is_some());
+        assert!(c.get(&key("c"), "v").is_some());
+        c.insert(key("huge"), "v".into(), rendered("more than ten bytes"));
+        assert!(c.get(&key("huge"), "v").is_none(), "never cached");
+    }
+
+    #[test]
+    fn variants_round_trip_and_have_their_own_tags() {
+        let r = rendered(&"BEGIN:VEVENT\r\nSUMMARY:é\r\n".repeat(100));
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&r.variant(Variant::Gzip)[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, r.body);
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&r.variant(Variant::Brotli)[..], 4096)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, r.body);
+        let tags = [
+            r.etag_of(Variant::Identity),
+            r.etag_of(Variant::Gzip),
+            r.etag_of(Variant::Brotli),
+        ];
+        assert!(tags[1].ends_with("-gzip\"") && tags[2].ends_with("-br\""));
+        assert!(tags.iter().all(|t| r.matches(t)));
+        assert!(!r.matches("\"other\""));
+        // Deterministic: the same body gives the same compressed bytes.
+        assert_eq!(
+            r.variant(Variant::Gzip),
+            rendered(std::str::from_utf8(&r.body).unwrap()).variant(Variant::Gzip)
+        );
+    }
+}

@@ -31,6 +31,21 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print a deterministic, realistic schedule document (for benchmarks).
+    Generate {
+        /// Number of sessions.
+        #[arg(long)]
+        sessions: usize,
+        /// Days of the conference (at least as many as the sessions need).
+        #[arg(long)]
+        days: Option<usize>,
+        /// Rooms, 10 to 15 is realistic.
+        #[arg(long, default_value_t = 12)]
+        rooms: usize,
+        /// Seed of the generator: the same seed prints the same document.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,9 +13,11 @@
 //! - [`store`]: all SQL: migrations, queries, and the schedule sync that keeps
 //!   `sequence`/`last_modified` honest.
 //! - [`import`]: schedule documents from files (`confcal import`, seeding).
+//! - [`generate`]: deterministic schedules for benchmarks (`confcal generate`).
 
 pub mod config;
 pub mod domain;
+pub mod generate;
 pub mod http;
 pub mod ical;
 pub mod import;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use confcal::config::{Cli, Command, ServeArgs, Settings};
+use confcal::generate::{generate, write, GenerateArgs};
 use confcal::import::import_files;
 use confcal::startup::Application;
 use confcal::store::Store;
@@ -18,6 +19,21 @@ fn main() -> ExitCode {
         None => serve(Settings::from_args(cli.db, ServeArgs::default())),
         Some(Command::Serve(args)) => serve(Settings::from_args(cli.db, args)),
         Some(Command::Import { files }) => import(&cli.db, &files),
+        Some(Command::Generate {
+            sessions,
+            days,
+            rooms,
+            seed,
+        }) => {
+            let doc = generate(&GenerateArgs {
+                sessions,
+                days,
+                rooms,
+                seed,
+            });
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&doc, out).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

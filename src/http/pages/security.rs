@@ -28,7 +28,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 /// Which referrer policy a page gets: agenda pages carry the secret token
 /// in their URL, so they never send a Referer anywhere.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Privacy {
     Public,
     Agenda,
@@ -237,13 +237,7 @@ mod tests {
 
     #[test]
     fn origin_is_scheme_host_port() {
-        assert_eq!(
-            origin_of("http://127.0.0.1:8080"),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(
-            origin_of("https://cal.example/base"),
-            "https://cal.example"
-        );
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(origin_of("https://cal.example/base"), "https://cal.example");
     }
 }

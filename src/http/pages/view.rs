@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use url::form_urlencoded::{byte_serializer, Serializer};
+use url::form_urlencoded::{byte_serialize, Serializer};
 
 use crate::http::agendas::webcal;
 use crate::ical::feed::{location, session_page_url};
@@ -89,7 +89,7 @@ pub fn blocks(text: &str) -> Vec<Block> {
 }
 
 pub fn encode(s: &str) -> String {
-    byte_serializer(s.as_bytes()).collect()
+    byte_serialize(s.as_bytes()).collect()
 }
 
 /// `20120309T220000Z`.
@@ -106,16 +106,20 @@ pub fn google_event(
     location: Option<&str>,
     tz: Tz,
 ) -> String {
+    // `dates` keeps its `/` literal, as Google documents the link.
+    let mut url = format!(
+        "https://calendar.google.com/calendar/render?action=TEMPLATE&dates={}/{}&",
+        utc_stamp(start),
+        utc_stamp(end)
+    );
     let mut q = Serializer::new(String::new());
-    q.append_pair("action", "TEMPLATE")
-        .append_pair("text", title)
-        .append_pair("dates", &format!("{}/{}", utc_stamp(start), utc_stamp(end)))
-        .append_pair("details", details);
+    q.append_pair("text", title).append_pair("details", details);
     if let Some(l) = location {
         q.append_pair("location", l);
     }
     q.append_pair("ctz", tz.name());
-    format!("https://calendar.google.com/calendar/render?{}", q.finish())
+    url.push_str(&q.finish());
+    url
 }
 
 /// One session as the pages show it.
@@ -220,7 +224,17 @@ mod tests {
             when(s, late, tz),
             "2:00pm, Friday 9th March to 1:00am, Saturday 10th March"
         );
-        for (n, o) in [(1, "1st"), (2, "2nd"), (3, "3rd"), (11, "11th"), (12, "12th"), (21, "21st"), (22, "22nd"), (23, "23rd"), (30, "30th")] {
+        for (n, o) in [
+            (1, "1st"),
+            (2, "2nd"),
+            (3, "3rd"),
+            (11, "11th"),
+            (12, "12th"),
+            (21, "21st"),
+            (22, "22nd"),
+            (23, "23rd"),
+            (30, "30th"),
+        ] {
             assert_eq!(ordinal(n), o);
         }
     }
@@ -239,7 +253,7 @@ mod tests {
         let s = Utc.with_ymd_and_hms(2012, 3, 9, 22, 0, 0).unwrap();
         let e = Utc.with_ymd_and_hms(2012, 3, 9, 22, 40, 0).unwrap();
         let g = google_event("A & B", s, e, "x", Some("E2, Hall"), tz);
-        assert!(g.starts_with("https://calendar.google.com/calendar/render?action=TEMPLATE&text=A+%26+B&dates=20120309T220000Z%2F20120309T224000Z"), "{g}");
+        assert!(g.starts_with("https://calendar.google.com/calendar/render?action=TEMPLATE&dates=20120309T220000Z/20120309T224000Z&text=A+%26+B&"), "{g}");
         assert!(g.contains("location=E2%2C+Hall"), "{g}");
     }
 }

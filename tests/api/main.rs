@@ -2,8 +2,10 @@
 
 mod admin;
 mod agendas;
+mod cache;
 mod feeds;
 mod helpers;
 mod import_cli;
+mod pages;
 mod secrets;
 mod sessions;

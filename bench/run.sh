@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# confcal's benchmark: one command, one machine, one run, one table.
+#
+#   bench/run.sh           full run (1,000-session feed under wrk for 10 s per
+#                          line; imports of 1k/10k/100k sessions)
+#   bench/run.sh --smoke   the same steps, small and short (CI runs this so
+#                          the benchmark cannot rot; its numbers mean little)
+#
+# Installs what it needs (wrk, nginx, curl, GNU time) with apt when missing.
+# Everything runs on loopback. No number here is asserted anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+if [ $smoke = 1 ]; then
+    main_n=300 sizes="300 1000" dur=2 cold_reps=5 big_reps=3 conns=8
+else
+    main_n=1000 sizes="1000 10000 100000" dur=10 cold_reps=20 big_reps=5 conns=32
+fi
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v curl >/dev/null || need+=(curl)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+cargo build --release --quiet
+bin=target/release/confcal
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    [ -f "$work/nginx/nginx.pid" ] && kill "$(cat "$work/nginx/nginx.pid")" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "no answer from $1" >&2; exit 1; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+rows=()
+row() { rows+=("$(printf '| %-52s | %14s | %s |' "$1" "$2" "$3")"); }
+
+# wrk URL [HEADER...] -> requests/s
+rps() {
+    local url=$1; shift
+    local hdr=()
+    for h in "$@"; do hdr+=(-H "$h"); done
+    wrk -t2 -c"$conns" -d"${dur}s" "${hdr[@]}" "$url" | awk '/Requests\/sec/ {print $2}'
+}
+
+start_server() { # DB -> sets $base, appends pid
+    local port; port=$(free_port)
+    CONFCAL_ADMIN_TOKEN=bench RUST_LOG=warn "$bin" --db "$1" serve --addr "127.0.0.1:$port" \
+        --data-dir "$work/none" >/dev/null 2>&1 &
+    pids+=($!)
+    base="http://127.0.0.1:$port"
+    wait_up "$base/api/conferences"
+}
+
+stop_server() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
+
+# Changes one session's title through the admin API (forcing a fresh render).
+touch_session() { # BASE N
+    python3 - "$1" "$2" <<'PY'
+import json, sys, urllib.request
+base, n = sys.argv[1], sys.argv[2]
+url = f"{base}/api/conferences/bench-conf/sessions/s000000"
+s = json.load(urllib.request.urlopen(url))
+doc = {k: s[k] for k in ("title", "speakers", "room", "tracks", "abstract", "notes", "url")}
+doc["start"], doc["end"] = s["start"][:16] + s["start"][19:], s["end"][:16] + s["end"][19:]
+doc["title"] = f"Changed {n}"
+req = urllib.request.Request(url, data=json.dumps(doc).encode(), method="PUT",
+    headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
+urllib.request.urlopen(req).read()
+PY
+}
+
+cold_ttfb() { # BASE URL REPS [HEADER] -> median ms
+    local b=$1 url=$2 reps=$3 hdr=${4:-X-None: 1} out=()
+    for i in $(seq "$reps"); do
+        touch_session "$b" "$RANDOM$i"
+        out+=("$(curl -s -o /dev/null -H "$hdr" -w '%{time_starttransfer}' "$url")")
+    done
+    printf '%s\n' "${out[@]}" | median | awk '{printf "%.2f", $1*1000}'
+}
+
+echo "confcal benchmark ($( [ $smoke = 1 ] && echo smoke || echo full )), $(nproc) cores, $(date -u +%FT%TZ)" >&2
+
+# 5. Import time and peak RSS, per size.
+for n in $sizes; do
+    "$bin" generate --sessions "$n" > "$work/gen-$n.json"
+    /usr/bin/time -f '%e %M' -o "$work/time-$n" "$bin" --db "$work/db-$n" import "$work/gen-$n.json" >/dev/null 2>&1
+    read -r secs kb < "$work/time-$n"
+    row "import $n sessions" "${secs} s" "peak RSS $((kb / 1024)) MB"
+done
+[ -f "$work/db-$main_n" ] || { "$bin" generate --sessions "$main_n" > "$work/gen-$main_n.json"; "$bin" --db "$work/db-$main_n" import "$work/gen-$main_n.json" >/dev/null; }
+
+# The steady-state lines, on the main conference.
+start_server "$work/db-$main_n"
+feed="$base/conferences/bench-conf/sessions.ics"
+curl -s -o "$work/feed.ics" "$feed"
+size=$(stat -c %s "$work/feed.ics")
+token=$(curl -s -X POST "$base/api/agendas" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+for i in $(seq 0 49); do
+    curl -s -o /dev/null -X PUT "$base/api/agendas/$token/sessions/bench-conf/$(printf 's%06d' $((i * 5)))"
+done
+etag=$(curl -sI "$feed" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r')
+first_day=$(python3 -c "import json; d=json.load(open('$work/gen-$main_n.json')); print(d['sessions'][0]['start'][:10])")
+
+# nginx serving the same bytes (and a gzip copy for gzip_static).
+mkdir -p "$work/nginx/www" "$work/nginx/logs"
+cp "$work/feed.ics" "$work/nginx/www/feed.ics"
+gzip -k -6 "$work/nginx/www/feed.ics"
+nport=$(free_port)
+cat > "$work/nginx/nginx.conf" <<NGINX
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    gzip_static on;
+    types { text/calendar ics; }
+    client_body_temp_path $work/nginx/tmp; proxy_temp_path $work/nginx/tmp;
+    fastcgi_temp_path $work/nginx/tmp; uwsgi_temp_path $work/nginx/tmp; scgi_temp_path $work/nginx/tmp;
+    server { listen 127.0.0.1:$nport; root $work/nginx/www; }
+}
+NGINX
+mkdir -p "$work/nginx/tmp"
+"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>/dev/null
+wait_up "http://127.0.0.1:$nport/feed.ics"
+static="http://127.0.0.1:$nport/feed.ics"
+
+for enc in identity gzip; do
+    ae="Accept-Encoding: $enc"
+    c=$(rps "$feed" "$ae"); n=$(rps "$static" "$ae")
+    row "whole feed, $main_n sessions ($((size / 1024)) KB), $enc" "$c req/s" "nginx $n req/s, ratio $(awk -v a="$c" -v b="$n" 'BEGIN {printf "%.2f", a/b}')"
+    row "filtered feed (one day, one room), $enc" "$(rps "$feed?day=$first_day&room=Room%2001" "$ae") req/s" ""
+    row "single talk .ics, $enc" "$(rps "$base/conferences/bench-conf/sessions/s000000.ics" "$ae") req/s" ""
+    row "agenda feed, 50 stars, $enc" "$(rps "$base/agendas/$token.ics" "$ae") req/s" ""
+done
+row "304 revalidation (If-None-Match)" "$(rps "$feed" "If-None-Match: $etag") req/s" ""
+row "cold render after a change, TTFB (median of $cold_reps)" "$(cold_ttfb "$base" "$feed" "$cold_reps") ms" "whole feed, $main_n sessions"
+row "cold render after a change, gzip, TTFB" "$(cold_ttfb "$base" "$feed" "$cold_reps" 'Accept-Encoding: gzip') ms" "whole feed, $main_n sessions"
+stop_server
+
+# Cold whole-feed render at each size.
+for n in $sizes; do
+    start_server "$work/db-$n"
+    u="$base/conferences/bench-conf/sessions.ics"
+    row "cold render, $n sessions, TTFB (median of $big_reps)" "$(cold_ttfb "$base" "$u" "$big_reps") ms" "gzip: $(cold_ttfb "$base" "$u" "$big_reps" 'Accept-Encoding: gzip') ms"
+    stop_server
+done
+
+printf '| %-52s | %14s | %s |\n' "measure" "confcal" "notes"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "$(printf -- '-%.0s' {1..16})" "------"
+printf '%s\n' "${rows[@]}"

@@ -167,7 +167,11 @@ impl SessionCard {
             tracks: d.tracks.clone(),
             blocks: blocks(&d.abstract_),
             notes: d.notes.clone(),
-            url: d.url.clone(),
+            // Links only to the web, whatever the store holds.
+            url: d
+                .url
+                .clone()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             when: when(d.start, d.end, c.tz),
             google: google_event(&d.title, d.start, d.end, &details, loc.as_deref(), c.tz),
             location: loc,

@@ -76,6 +76,15 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_FEED_CACHE_MB", default_value_t = 256)]
     pub feed_cache_mb: usize,
 
+    /// Agendas one client address may create per minute (0: no limit).
+    #[arg(long, env = "CONFCAL_AGENDA_CREATE_PER_MINUTE", default_value_t = 20)]
+    pub agenda_create_per_minute: u32,
+
+    /// Unknown agenda tokens one client address may try per minute; past
+    /// it, every agenda URL answers 429 (0: no limit).
+    #[arg(long, env = "CONFCAL_UNKNOWN_TOKEN_PER_MINUTE", default_value_t = 30)]
+    pub unknown_token_per_minute: u32,
+
     /// HTTP worker threads [default: number of CPUs].
     #[arg(long, env = "CONFCAL_WORKERS")]
     pub workers: Option<usize>,
@@ -143,6 +152,8 @@ pub struct Settings {
     pub admin_token: Option<Secret>,
     pub body_limit: usize,
     pub feed_cache_mb: usize,
+    pub agenda_create_per_minute: u32,
+    pub unknown_token_per_minute: u32,
     pub workers: Option<usize>,
 }
 
@@ -156,6 +167,8 @@ impl Settings {
             admin_token: a.admin_token,
             body_limit: a.body_limit,
             feed_cache_mb: a.feed_cache_mb,
+            agenda_create_per_minute: a.agenda_create_per_minute,
+            unknown_token_per_minute: a.unknown_token_per_minute,
             workers: a.workers,
         }
     }

@@ -8,6 +8,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::http::cache::FeedCache;
+use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
 use crate::http::{self, AppState};
 use crate::import::{import_dir, ImportError};
 use crate::store::{Store, StoreError};
@@ -73,10 +74,15 @@ impl Application {
             admin_token: settings.admin_token.clone(),
             body_limit: settings.body_limit,
             feeds: FeedCache::new(settings.feed_cache_mb * 1024 * 1024),
+            limits: Limits {
+                agenda_create: RateLimiter::new(settings.agenda_create_per_minute),
+                unknown_token: RateLimiter::new(settings.unknown_token_per_minute),
+            },
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(from_fn(limit_token_lookups))
                 .wrap(Compress::default())
                 .wrap(from_fn(http::logging::log_request))
                 .configure(http::routes)

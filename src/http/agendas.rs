@@ -90,8 +90,10 @@ pub async fn create_agenda(
 /// `POST /api/agendas` (optional JSON `{"name": "..."}`).
 pub async fn create(
     state: web::Data<AppState>,
+    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.create_agenda(&req)?;
     let body = read_body(payload, 4096).await?;
     let req: NewAgenda = if body.iter().all(u8::is_ascii_whitespace) {
         NewAgenda::default()

@@ -34,6 +34,8 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    #[error("{message}")]
+    TooManyRequests { retry_after: u64, message: String },
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("internal error")]
@@ -85,6 +87,7 @@ impl ApiError {
             | ApiError::NotFound { field, .. } => field.as_deref(),
             ApiError::Unauthorized(_) | ApiError::Forbidden(_) => Some("authorization"),
             ApiError::PayloadTooLarge { .. } => Some("body"),
+            ApiError::TooManyRequests { .. } => None,
             ApiError::Internal(_) => None,
         }
     }
@@ -132,6 +135,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -141,8 +145,17 @@ impl ResponseError for ApiError {
             tracing::error!(%cause, "internal error");
         }
         let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized(_)) {
-            res.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                res.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                res.insert_header(("Retry-After", retry_after.to_string()));
+            }
+            ApiError::NotFound { field: Some(f), .. } if f == "token" => {
+                res.extensions_mut().insert(super::ratelimit::UnknownToken);
+            }
+            _ => {}
         }
         res.insert_header(("Cache-Control", "no-store"))
             .json(ErrorBody {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod feeds;
 pub mod logging;
 pub mod pages;
+pub mod ratelimit;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -37,6 +38,7 @@ pub struct AppState {
     pub body_limit: usize,
     /// Rendered feeds by data version.
     pub feeds: cache::FeedCache,
+    pub limits: ratelimit::Limits,
 }
 
 impl AppState {

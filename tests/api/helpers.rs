@@ -24,6 +24,9 @@ pub struct Options {
     pub seed: Option<PathBuf>,
     pub admin: bool,
     pub body_limit: usize,
+    /// (agenda creations, unknown tokens) per minute; 0 is off, the default
+    /// here so tests that make many requests are not throttled.
+    pub rate_limits: (u32, u32),
 }
 
 impl Default for Options {
@@ -32,6 +35,7 @@ impl Default for Options {
             seed: Some(repo_path("data")),
             admin: true,
             body_limit: 16 * 1024 * 1024,
+            rate_limits: (0, 0),
         }
     }
 }
@@ -61,6 +65,8 @@ pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
         admin_token: opts.admin.then(|| Secret::new(ADMIN_TOKEN)),
         body_limit: opts.body_limit,
         feed_cache_mb: 64,
+        agenda_create_per_minute: opts.rate_limits.0,
+        unknown_token_per_minute: opts.rate_limits.1,
         workers: Some(2),
     };
     let (tx, rx) = mpsc::channel();

@@ -6,6 +6,7 @@ mod cache;
 mod feeds;
 mod helpers;
 mod import_cli;
+mod limits;
 mod pages;
 mod secrets;
 mod sessions;

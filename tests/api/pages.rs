@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{doc, fixture, spawn_app, Resp, TestApp};
+use crate::helpers::{doc, fixture, spawn_app, spawn_app_with, Options, Resp, TestApp};
 
 /// A tiny browser: keeps cookies, never follows redirects (so a 303 and its
 /// `Location` and `Set-Cookie` can be checked), sends forms.
@@ -622,4 +622,32 @@ fn assets_are_hashed_and_cached() {
     assert!(r.text().contains("clipboard"));
     assert_eq!(app.get("/assets/app.css").status, 404);
     assert_eq!(app.get("/assets/../Cargo.toml").status, 404);
+}
+
+#[test]
+fn pages_obey_the_rate_limits() {
+    let app = spawn_app_with(Options {
+        rate_limits: (2, 3),
+        ..Options::default()
+    });
+    // Agenda creation from the star form counts like the API's.
+    for i in 0..3 {
+        let mut b = Browser::new(&app);
+        let _ = b.get("/");
+        let r = b.star("pycon-us-2012", "dismantling-jinja", "/");
+        if i < 2 {
+            assert_eq!(r.status, 303, "{}", r.text());
+        } else {
+            assert_html(&r, 429);
+            assert!(r.header("retry-after").is_some());
+            assert!(!b.cookies.contains_key("confcal_agenda"));
+        }
+    }
+    // Unknown tokens on the HTML pages are counted too.
+    let mut b = Browser::new(&app);
+    for c in ["a", "b", "c"] {
+        assert_html(&b.get(&format!("/agendas/{}", c.repeat(43))), 404);
+    }
+    let r = b.get(&format!("/agendas/{}", "d".repeat(43)));
+    assert_eq!(r.status, 429);
 }

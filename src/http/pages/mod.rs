@@ -83,6 +83,10 @@ pub struct PageError {
     /// A link back, e.g. to the unfiltered conference page.
     back: Option<(String, String)>,
     privacy: Privacy,
+    /// 429: seconds until the client may try again.
+    retry_after: Option<u64>,
+    /// The answer to an unknown agenda token: the rate limiter counts it.
+    unknown_token: bool,
 }
 
 impl PageError {
@@ -92,6 +96,8 @@ impl PageError {
             message: message.into(),
             back: None,
             privacy: Privacy::Public,
+            retry_after: None,
+            unknown_token: false,
         }
     }
 
@@ -123,7 +129,16 @@ impl fmt::Display for PageError {
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         let status = e.status_code();
+        let mut retry_after = None;
+        let mut unknown_token = false;
         let message = match &e {
+            ApiError::TooManyRequests {
+                retry_after: r,
+                message,
+            } => {
+                retry_after = Some(*r);
+                format!("Too many requests: {message}.")
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error on a page");
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
@@ -131,14 +146,21 @@ impl From<ApiError> for PageError {
             ApiError::NotFound { field, .. } => match field.as_deref() {
                 Some("conference") => "There is no such conference.".to_owned(),
                 Some("session") => "There is no such session.".to_owned(),
-                Some("token") => "There is no such agenda. Its address may have been \
+                Some("token") => {
+                    unknown_token = true;
+                    "There is no such agenda. Its address may have been \
                                   replaced by a new one, or the agenda deleted."
-                    .to_owned(),
+                        .to_owned()
+                }
                 _ => "There is no such page.".to_owned(),
             },
             other => other.to_string(),
         };
-        PageError::new(status, message)
+        PageError {
+            retry_after,
+            unknown_token,
+            ..PageError::new(status, message)
+        }
     }
 }
 
@@ -167,6 +189,7 @@ impl ResponseError for PageError {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::BAD_REQUEST => "Bad request",
             StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             s if s.is_client_error() => "Cannot do that",
             _ => "Server error",
         };
@@ -181,6 +204,13 @@ impl ResponseError for PageError {
             .unwrap_or_else(|_| "<!DOCTYPE html><title>Error</title>".into());
         let mut res = HttpResponse::build(self.status);
         security::html_headers(&mut res, self.privacy);
+        if let Some(r) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, r.to_string()));
+        }
+        if self.unknown_token {
+            res.extensions_mut()
+                .insert(crate::http::ratelimit::UnknownToken);
+        }
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .content_type("text/html; charset=utf-8")
             .body(body)
@@ -758,6 +788,7 @@ async fn star_from_page(
             // Check the session first: no empty agenda for a bad form.
             let (c, i) = (conf.clone(), id.clone());
             state.db(move |s| s.session(&c, &i)).await?;
+            state.limits.create_agenda(&req)?;
             let t = create_agenda(&state, None).await?;
             let (h, c, i) = (t.hash(), conf.clone(), id.clone());
             state

@@ -280,7 +280,7 @@ mod tests {
             serde_json::to_string(&other).unwrap()
         );
 
-        let schedule = a.validate().expect("generated documents are valid");
+        let schedule = a.clone().validate().expect("generated documents are valid");
         assert_eq!(schedule.sessions.len(), 2_000);
         let tracked = a.sessions.iter().filter(|s| !s.tracks.is_empty()).count();
         assert!(

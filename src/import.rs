@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use crate::domain::schedule::parse_document;
+use crate::domain::schedule::read_document;
 use crate::domain::{Schedule, ValidationError};
 use crate::store::{Store, StoreError, SyncReport};
 
@@ -72,7 +72,7 @@ pub fn import_dir(store: &Store, dir: &Path) -> Result<Vec<(PathBuf, SyncReport)
 }
 
 pub fn load(path: &Path) -> Result<Schedule, ImportError> {
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -80,7 +80,7 @@ pub fn load(path: &Path) -> Result<Schedule, ImportError> {
         path: path.to_owned(),
         source,
     };
-    parse_document(&bytes)
+    read_document(file)
         .map_err(invalid)?
         .validate()
         .map_err(invalid)

@@ -104,7 +104,10 @@ pub struct Schedule {
 }
 
 impl ScheduleDocument {
-    pub fn validate(&self) -> Result<Schedule, ValidationError> {
+    /// Consumes the document: each session's text moves into the validated
+    /// schedule as it is checked, so a 100,000-session import never holds
+    /// two copies of the schedule in memory.
+    pub fn validate(self) -> Result<Schedule, ValidationError> {
         let conference = self.conference.validate()?;
         if self.sessions.len() > limits::SESSIONS {
             return Err(ValidationError::new(
@@ -114,14 +117,14 @@ impl ScheduleDocument {
         }
         let mut seen = HashSet::with_capacity(self.sessions.len());
         let mut sessions = Vec::with_capacity(self.sessions.len());
-        for (i, doc) in self.sessions.iter().enumerate() {
+        for (i, doc) in self.sessions.into_iter().enumerate() {
             let s = doc
                 .validate(conference.tz)
                 .map_err(|e| e.within(&format!("sessions[{i}]"), Some(&doc.id)))?;
             if !seen.insert(s.id.clone()) {
                 return Err(ValidationError::new(
                     format!("sessions[{i}].id"),
-                    format!("session id {:?} appears more than once", doc.id),
+                    format!("session id {:?} appears more than once", s.id.as_str()),
                 ));
             }
             sessions.push(s);
@@ -335,21 +338,33 @@ pub fn parse_document(bytes: &[u8]) -> Result<ScheduleDocument, ValidationError>
     parse_json(bytes)
 }
 
+/// [`parse_document`] from a reader (a file), without first reading the
+/// whole file into memory.
+pub fn read_document(reader: impl std::io::Read) -> Result<ScheduleDocument, ValidationError> {
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+    let doc: ScheduleDocument = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
+    de.end()
+        .map_err(|e| ValidationError::new("body", format!("invalid JSON: {e}")))?;
+    Ok(doc)
+}
+
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ValidationError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    // serde_path_to_error says "." or "?" when the failure is not inside
+    // any field (a syntax error before the first key): blame the body.
+    let field = if path == "." || path == "?" {
+        "body".to_owned()
+    } else {
+        path
+    };
+    ValidationError::new(field, format!("invalid JSON: {inner}"))
+}
+
 /// Deserialises any JSON body with errors that name the failing field.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        // serde_path_to_error says "." or "?" when the failure is not inside
-        // any field (a syntax error before the first key): blame the body.
-        let field = if path == "." || path == "?" {
-            "body".to_owned()
-        } else {
-            path
-        };
-        ValidationError::new(field, format!("invalid JSON: {inner}"))
-    })?;
+    let value: T = serde_path_to_error::deserialize(de).map_err(path_error)?;
     // Trailing garbage after the document is an error too.
     serde_json::Deserializer::from_slice(bytes)
         .into_iter::<serde::de::IgnoredAny>()

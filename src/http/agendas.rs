@@ -4,6 +4,7 @@
 //! answers an unknown, malformed, rotated or deleted one with the same 404,
 //! and lookups go by the token's hash.
 
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -269,7 +270,7 @@ pub async fn feed(
     .await
 }
 
-pub fn render_feed(site: &SiteOwned, t: &AgendaToken, view: &AgendaView) -> String {
+pub fn render_feed(site: &SiteOwned, t: &AgendaToken, view: &AgendaView) -> Bytes {
     let events: Vec<Event<'_>> = view
         .sessions
         .iter()

@@ -51,11 +51,11 @@ const GZIP_LEVEL: u32 = 6;
 const BROTLI_QUALITY: u32 = 5;
 
 impl Rendered {
-    pub fn new(body: String, last_modified: DateTime<Utc>, disposition: String) -> Self {
-        let digest = Sha256::digest(body.as_bytes());
+    pub fn new(body: Bytes, last_modified: DateTime<Utc>, disposition: String) -> Self {
+        let digest = Sha256::digest(&body);
         let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         Rendered {
-            body: Bytes::from(body),
+            body,
             etag: format!("\"{hex}\""),
             last_modified,
             disposition,
@@ -254,7 +254,11 @@ mod tests {
     use std::io::Read;
 
     fn rendered(body: &str) -> Arc<Rendered> {
-        Arc::new(Rendered::new(body.into(), Utc::now(), String::new()))
+        Arc::new(Rendered::new(
+            Bytes::copy_from_slice(body.as_bytes()),
+            Utc::now(),
+            String::new(),
+        ))
     }
 
     fn key(s: &str) -> Key {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::web::Bytes;
 use chrono::{DateTime, LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
 
@@ -62,13 +63,17 @@ pub fn session_page_url(base: &str, conference: &str, session: &str) -> String {
 }
 
 /// Renders a whole VCALENDAR from events in memory.
-pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> String {
+pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> Bytes {
     let mut b = FeedBuilder::new(site, events.len());
     for e in events {
         b.push(e);
     }
     b.finish(meta)
 }
+
+/// Room kept for the calendar header in front of the events: the
+/// properties plus a VTIMEZONE with a few dozen observances fit easily.
+const HEADER_GAP: usize = 16 * 1024;
 
 /// A span of instants, first to last.
 type Window = (DateTime<Utc>, DateTime<Utc>);
@@ -77,8 +82,10 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 /// straight from the database without holding them all in memory.
 ///
 /// The VTIMEZONEs come before the events in the output but depend on all of
-/// them (their span), so events are written to their own buffer first and
-/// joined to the header at the end.
+/// them (their span), so events are written first, after a gap left at the
+/// start of the buffer, and the header is put into the end of that gap at
+/// the end: the body is then a slice of the one buffer, never copied (for a
+/// 100,000-event feed that copy was a tenth of the render).
 pub struct FeedBuilder<'a> {
     site: &'a Site<'a>,
     events: IcalWriter,
@@ -88,13 +95,17 @@ pub struct FeedBuilder<'a> {
 }
 
 impl<'a> FeedBuilder<'a> {
-    /// `expected` events size the buffer: ~1.1 KB is typical of an event
+    /// `expected` events size the buffer: ~1.5 KB is typical of an event
     /// with a real abstract, and over-reserving a little beats a dozen
     /// reallocations of a megabyte buffer.
     pub fn new(site: &'a Site<'a>, expected: usize) -> Self {
         FeedBuilder {
             site,
-            events: IcalWriter::with_capacity(expected * 1400),
+            events: {
+                let mut buf = String::with_capacity(HEADER_GAP + expected * 1600);
+                buf.push_str(&" ".repeat(HEADER_GAP));
+                IcalWriter::from_string(buf)
+            },
             zones: BTreeMap::new(),
         }
     }
@@ -114,12 +125,12 @@ impl<'a> FeedBuilder<'a> {
 
     /// The whole calendar. `meta` comes last because it may depend on
     /// what was read along with the events (the conference record).
-    pub fn finish(mut self, meta: &CalendarMeta) -> String {
+    pub fn finish(mut self, meta: &CalendarMeta) -> Bytes {
         self.zones
             .entry(meta.tz.name())
             .or_insert((meta.tz, meta.empty_window));
-        let events = self.events.finish();
-        let mut w = IcalWriter::with_capacity(2048 + events.len());
+        let mut events = self.events.finish().into_bytes();
+        let mut w = IcalWriter::with_capacity(4096);
         w.begin("VCALENDAR");
         w.raw("VERSION", "2.0");
         w.raw("PRODID", PRODID);
@@ -136,10 +147,19 @@ impl<'a> FeedBuilder<'a> {
         for (tz, (first, last)) in self.zones.into_values() {
             write_vtimezone(&mut w, tz, first, last);
         }
-        let mut out = w.finish();
-        out.push_str(&events);
-        out.push_str("END:VCALENDAR\r\n");
-        out
+        let header = w.finish();
+        events.extend_from_slice(b"END:VCALENDAR\r\n");
+        if header.len() <= HEADER_GAP {
+            let start = HEADER_GAP - header.len();
+            events[start..HEADER_GAP].copy_from_slice(header.as_bytes());
+            Bytes::from(events).slice(start..)
+        } else {
+            // Many zones with many transitions: rare, so copy.
+            let mut out = Vec::with_capacity(header.len() + events.len() - HEADER_GAP);
+            out.extend_from_slice(header.as_bytes());
+            out.extend_from_slice(&events[HEADER_GAP..]);
+            Bytes::from(out)
+        }
     }
 }
 
@@ -179,7 +199,7 @@ fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>) {
         w.raw("DTEND", &fmt_utc(&d.end));
     }
     w.text("SUMMARY", &d.title);
-    w.text("DESCRIPTION", &description(e, &page));
+    write_description(w, e, &page);
     if let Some(location) = location(d.room.as_deref(), c.venue.as_deref()) {
         w.text("LOCATION", &location);
     }
@@ -206,24 +226,35 @@ pub fn location(room: Option<&str>, venue: Option<&str>) -> Option<String> {
     }
 }
 
-fn description(e: &Event<'_>, page: &str) -> String {
+/// The DESCRIPTION of an event, as parts of one text (see
+/// [`IcalWriter::text_parts`]): cancellation, speakers, abstract, notes,
+/// links.
+fn write_description(w: &mut IcalWriter, e: &Event<'_>, page: &str) {
+    const GAP: &str = "\n\n";
     let d = &e.session.data;
-    let mut parts: Vec<String> = Vec::with_capacity(5);
-    if e.session.status == Status::Cancelled {
-        parts.push("This session has been cancelled.".to_owned());
+    let speakers = (!d.speakers.is_empty()).then(|| format!("by {}", d.speakers.join(", ")));
+    fn add<'a>(parts: &mut Vec<&'a str>, p: &[&'a str]) {
+        if !parts.is_empty() {
+            parts.push(GAP);
+        }
+        parts.extend_from_slice(p);
     }
-    if !d.speakers.is_empty() {
-        parts.push(format!("by {}", d.speakers.join(", ")));
+    let mut parts: Vec<&str> = Vec::with_capacity(16);
+    if e.session.status == Status::Cancelled {
+        add(&mut parts, &["This session has been cancelled."]);
+    }
+    if let Some(s) = &speakers {
+        add(&mut parts, &[s]);
     }
     if !d.abstract_.is_empty() {
-        parts.push(d.abstract_.clone());
+        add(&mut parts, &[&d.abstract_]);
     }
     if let Some(n) = &d.notes {
-        parts.push(format!("Note: {n}"));
+        add(&mut parts, &["Note: ", n]);
     }
     if let Some(u) = &d.url {
-        parts.push(u.clone());
+        add(&mut parts, &[u]);
     }
-    parts.push(format!("{} — {page}", e.conference.name));
-    parts.join("\n\n")
+    add(&mut parts, &[&e.conference.name, " — ", page]);
+    w.text_parts("DESCRIPTION", &parts);
 }

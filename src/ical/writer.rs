@@ -41,6 +41,12 @@ impl IcalWriter {
         }
     }
 
+    /// A writer that appends to `buf` (which may already hold anything;
+    /// folding only counts what this writer writes).
+    pub fn from_string(buf: String) -> Self {
+        Self { out: buf }
+    }
+
     /// Writes `BEGIN:<component>`.
     pub fn begin(&mut self, component: &str) {
         self.raw("BEGIN", component);
@@ -85,6 +91,17 @@ impl IcalWriter {
     pub fn text(&mut self, name: &str, value: &str) {
         let mut line = Line::start(&mut self.out, name);
         escape_pieces(value, |piece| line.piece(piece));
+        line.finish();
+    }
+
+    /// Writes a TEXT property whose value is the concatenation of `parts`,
+    /// escaped as one value: lets callers assemble a DESCRIPTION from
+    /// pieces without first copying them into one string.
+    pub fn text_parts(&mut self, name: &str, parts: &[&str]) {
+        let mut line = Line::start(&mut self.out, name);
+        for part in parts {
+            escape_pieces(part, |piece| line.piece(piece));
+        }
         line.finish();
     }
 
@@ -452,6 +469,16 @@ mod tests {
         assert_eq!(escape_text("ünïcödé 日本 😀"), "ünïcödé 日本 😀");
         assert_eq!(text_line("SUMMARY", "a\u{0}\tb"), "SUMMARY:a\tb\r\n");
         assert_eq!(unescape_text(r"a\\b\;c\,d\ne\Nf\x\"), "a\\b;c,d\ne\nf\\x\\");
+    }
+
+    #[test]
+    fn text_parts_is_text_of_the_concatenation() {
+        let parts = ["by A, B", "\n\n", "x;y\\", "é".repeat(40).leak(), "\r\nend"];
+        let mut a = IcalWriter::new();
+        a.text_parts("DESCRIPTION", &parts);
+        let mut b = IcalWriter::new();
+        b.text("DESCRIPTION", &parts.concat());
+        assert_eq!(a.finish(), b.finish());
     }
 
     #[test]

@@ -3,10 +3,12 @@
 mod admin;
 mod agendas;
 mod cache;
+mod crash;
 mod feeds;
 mod helpers;
 mod import_cli;
 mod limits;
+mod load;
 mod pages;
 mod secrets;
 mod sessions;

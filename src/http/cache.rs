@@ -78,8 +78,14 @@ impl Rendered {
     pub fn variant(&self, enc: Variant) -> Bytes {
         match enc {
             Variant::Identity => self.body.clone(),
-            Variant::Gzip => self.gzip.get_or_init(|| gzip(&self.body)).clone(),
-            Variant::Brotli => self.br.get_or_init(|| brotli(&self.body)).clone(),
+            Variant::Gzip => self
+                .gzip
+                .get_or_init(|| compress(&self.body, Variant::Gzip))
+                .clone(),
+            Variant::Brotli => self
+                .br
+                .get_or_init(|| compress(&self.body, Variant::Brotli))
+                .clone(),
         }
     }
 
@@ -101,22 +107,121 @@ impl Rendered {
     }
 }
 
-fn gzip(body: &[u8]) -> Bytes {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::new(GZIP_LEVEL),
-    );
-    enc.write_all(body).expect("writing to a Vec");
-    Bytes::from(enc.finish().expect("writing to a Vec"))
+/// Input per compressed chunk. Compression always goes chunk by chunk
+/// with a sync flush after each, whether the result is streamed to a client
+/// (so the first bytes leave after one chunk, not after the whole body) or
+/// computed in one go: either way the bytes, and so the ETag, are the same.
+const CHUNK: usize = 64 * 1024;
+
+/// A streaming compressor in the fixed settings above.
+pub struct Chunked {
+    body: Bytes,
+    offset: usize,
+    encoder: Option<Encoder>,
+    /// Everything produced so far, kept to fill the cache at the end.
+    produced: Vec<u8>,
 }
 
-fn brotli(body: &[u8]) -> Bytes {
-    let mut out = Vec::with_capacity(body.len() / 5);
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 64 * 1024, BROTLI_QUALITY, 22);
-        w.write_all(body).expect("writing to a Vec");
+enum Encoder {
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Brotli(Box<brotli::CompressorWriter<Vec<u8>>>),
+}
+
+impl Chunked {
+    fn new(body: Bytes, enc: Variant) -> Self {
+        let encoder = match enc {
+            Variant::Gzip => Some(Encoder::Gzip(flate2::write::GzEncoder::new(
+                Vec::with_capacity(CHUNK),
+                flate2::Compression::new(GZIP_LEVEL),
+            ))),
+            Variant::Brotli => Some(Encoder::Brotli(Box::new(brotli::CompressorWriter::new(
+                Vec::with_capacity(CHUNK),
+                CHUNK,
+                BROTLI_QUALITY,
+                22,
+            )))),
+            Variant::Identity => None,
+        };
+        Chunked {
+            produced: Vec::with_capacity(body.len() / 4),
+            body,
+            offset: 0,
+            encoder,
+        }
     }
-    Bytes::from(out)
+
+    /// The next piece of compressed output; `None` when done.
+    pub fn next_chunk(&mut self) -> Option<Bytes> {
+        let encoder = self.encoder.as_mut()?;
+        let out = if self.offset < self.body.len() {
+            let end = (self.offset + CHUNK).min(self.body.len());
+            let input = &self.body[self.offset..end];
+            self.offset = end;
+            // Writing to and flushing into a Vec cannot fail.
+            match encoder {
+                Encoder::Gzip(e) => {
+                    e.write_all(input).expect("in memory");
+                    e.flush().expect("in memory");
+                    std::mem::take(e.get_mut())
+                }
+                Encoder::Brotli(e) => {
+                    e.write_all(input).expect("in memory");
+                    e.flush().expect("in memory");
+                    std::mem::take(e.get_mut())
+                }
+            }
+        } else {
+            match self.encoder.take()? {
+                Encoder::Gzip(e) => e.finish().expect("in memory"),
+                Encoder::Brotli(e) => e.into_inner(),
+            }
+        };
+        self.produced.extend_from_slice(&out);
+        Some(Bytes::from(out))
+    }
+
+    /// Everything produced; meaningful once `next_chunk` returned `None`.
+    fn into_produced(self) -> Bytes {
+        Bytes::from(self.produced)
+    }
+}
+
+fn compress(body: &Bytes, enc: Variant) -> Bytes {
+    let mut c = Chunked::new(body.clone(), enc);
+    while c.next_chunk().is_some() {}
+    c.into_produced()
+}
+
+impl Rendered {
+    fn slot(&self, enc: Variant) -> Option<&OnceLock<Bytes>> {
+        match enc {
+            Variant::Identity => None,
+            Variant::Gzip => Some(&self.gzip),
+            Variant::Brotli => Some(&self.br),
+        }
+    }
+
+    /// The compressed body as a stream of chunks, for the first request of
+    /// a coding: its first bytes go out after one chunk's work. When the
+    /// stream ends, the whole variant is kept for later requests.
+    pub fn stream(
+        self: std::sync::Arc<Self>,
+        enc: Variant,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+        let state = (Chunked::new(self.body.clone(), enc), self, enc);
+        futures_util::stream::unfold(Some(state), |state| async move {
+            let (mut c, r, enc) = state?;
+            match c.next_chunk() {
+                Some(chunk) => Some((Ok(chunk), Some((c, r, enc)))),
+                None => {
+                    if let Some(slot) = r.slot(enc) {
+                        let _ = slot.set(c.into_produced());
+                    }
+                    None
+                }
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,7 +404,8 @@ mod tests {
 
     #[test]
     fn variants_round_trip_and_have_their_own_tags() {
-        let r = rendered(&"BEGIN:VEVENT\r\nSUMMARY:é\r\n".repeat(100));
+        // Several chunks' worth, so chunk boundaries are exercised.
+        let r = rendered(&"BEGIN:VEVENT\r\nSUMMARY:é\r\n".repeat(20_000));
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&r.variant(Variant::Gzip)[..])
             .read_to_end(&mut out)
@@ -318,6 +424,18 @@ mod tests {
         assert!(tags[1].ends_with("-gzip\"") && tags[2].ends_with("-br\""));
         assert!(tags.iter().all(|t| r.matches(t)));
         assert!(!r.matches("\"other\""));
+        // The streamed bytes are the bytes kept.
+        let fresh = rendered(std::str::from_utf8(&r.body).unwrap());
+        let mut stream = std::pin::pin!(fresh.clone().stream(Variant::Gzip));
+        let mut streamed = Vec::new();
+        actix_web::rt::System::new().block_on(async {
+            use futures_util::StreamExt;
+            while let Some(chunk) = stream.next().await {
+                streamed.extend_from_slice(&chunk.unwrap());
+            }
+        });
+        assert_eq!(streamed, r.variant(Variant::Gzip));
+        assert!(fresh.has(Variant::Gzip), "the stream fills the cache");
         // Deterministic: the same body gives the same compressed bytes.
         assert_eq!(
             r.variant(Variant::Gzip),

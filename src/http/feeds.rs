@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
@@ -310,25 +311,22 @@ pub async fn respond(
     if fresh {
         return Ok(res.finish());
     }
-    let body = if r.has(variant) || req.method() == actix_web::http::Method::HEAD {
-        r.variant(if r.has(variant) {
-            variant
-        } else {
-            Variant::Identity
-        })
-    } else {
-        // First request for this coding: compress once, off the async worker.
-        let r2 = r.clone();
-        web::block(move || r2.variant(variant)).await?
-    };
     if let Some(enc) = variant.content_encoding() {
         // Setting the header also keeps the Compress middleware off it.
         res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
     }
-    Ok(res
-        .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
-        .insert_header((header::CONTENT_DISPOSITION, r.disposition.clone()))
-        .body(body))
+    res.insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+        .insert_header((header::CONTENT_DISPOSITION, r.disposition.clone()));
+    if r.has(variant) {
+        Ok(res.body(r.variant(variant)))
+    } else if req.method() == actix_web::http::Method::HEAD {
+        // The GET would stream (no length known yet); so does HEAD, bodiless.
+        Ok(res.streaming(futures_util::stream::empty::<Result<Bytes, std::io::Error>>()))
+    } else {
+        // First request for this coding since the render: stream it as it
+        // is compressed (the cache keeps the result for the next ones).
+        Ok(res.streaming(r.stream(variant)))
+    }
 }
 
 /// RFC 9110 §13.2.2: If-None-Match decides when present; otherwise

@@ -1,0 +1,91 @@
+//! Criterion micro-benchmarks: the feed renderer (per event) and VTIMEZONE
+//! generation. `cargo bench`; the end-to-end numbers come from bench/run.sh.
+
+use chrono::{TimeZone, Utc};
+use confcal::generate::{generate, GenerateArgs};
+use confcal::ical::feed::{render, CalendarMeta, Event, Site};
+use confcal::ical::vtimezone::write_vtimezone;
+use confcal::ical::writer::IcalWriter;
+use confcal::store::{SessionRecord, Status};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+fn sessions(n: usize) -> (confcal::domain::Conference, Vec<SessionRecord>) {
+    let doc = generate(&GenerateArgs {
+        sessions: n,
+        days: None,
+        rooms: 12,
+        seed: 1,
+    });
+    let schedule = doc.validate().expect("generated schedules are valid");
+    let now = Utc.with_ymd_and_hms(2012, 1, 1, 0, 0, 0).unwrap();
+    let records = schedule
+        .sessions
+        .into_iter()
+        .map(|data| SessionRecord {
+            data,
+            status: Status::Confirmed,
+            sequence: 0,
+            created: now,
+            last_modified: now,
+        })
+        .collect();
+    (schedule.conference, records)
+}
+
+fn renderer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    for n in [100usize, 1_000] {
+        let (conf, records) = sessions(n);
+        let events: Vec<Event<'_>> = records
+            .iter()
+            .map(|s| Event {
+                conference: &conf,
+                session: s,
+            })
+            .collect();
+        let meta = CalendarMeta {
+            name: "BenchConf".into(),
+            description: "bench".into(),
+            source_url: "http://localhost/feed.ics".into(),
+            page_url: "http://localhost/".into(),
+            tz: conf.tz,
+            empty_window: (records[0].data.start, records[0].data.end),
+        };
+        let site = Site {
+            base_url: "http://localhost",
+            uid_host: "localhost",
+        };
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("events", n), &events, |b, events| {
+            b.iter(|| render(&meta, events, &site))
+        });
+    }
+    group.finish();
+}
+
+fn vtimezone(c: &mut Criterion) {
+    let la = chrono_tz::America::Los_Angeles;
+    let from = Utc.with_ymd_and_hms(2012, 3, 8, 0, 0, 0).unwrap();
+    let to = Utc.with_ymd_and_hms(2012, 3, 14, 0, 0, 0).unwrap();
+    // The zone's transition table is built once per process; this measures
+    // the per-feed cost that follows.
+    c.bench_function("vtimezone/los_angeles_week", |b| {
+        b.iter(|| {
+            let mut w = IcalWriter::with_capacity(512);
+            write_vtimezone(&mut w, la, from, to);
+            w.finish()
+        })
+    });
+    let lord_howe = chrono_tz::Australia::Lord_Howe;
+    let year_end = Utc.with_ymd_and_hms(2013, 3, 8, 0, 0, 0).unwrap();
+    c.bench_function("vtimezone/lord_howe_year", |b| {
+        b.iter(|| {
+            let mut w = IcalWriter::with_capacity(1024);
+            write_vtimezone(&mut w, lord_howe, from, year_end);
+            w.finish()
+        })
+    });
+}
+
+criterion_group!(benches, renderer, vtimezone);
+criterion_main!(benches);

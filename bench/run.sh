@@ -137,7 +137,9 @@ http {
 }
 NGINX
 mkdir -p "$work/nginx/tmp"
-"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx" 2>/dev/null
+# nginx workers run as an unprivileged user: let them read the files.
+chmod 755 "$work"; chmod -R a+rX "$work/nginx"
+"$NGINX" -c "$work/nginx/nginx.conf" -p "$work/nginx/" || { cat "$work/nginx/logs/error.log" >&2; exit 1; }
 wait_up "http://127.0.0.1:$nport/feed.ics"
 static="http://127.0.0.1:$nport/feed.ics"
 

@@ -2,11 +2,16 @@
 //!
 //! A cache entry is filed under a key (which feed) and a *stamp* (the data
 //! version it was rendered from: the conference's `version`, or for an
-//! agenda its own change time plus its conferences' versions). Every request
-//! first reads the current stamp from the database — one indexed lookup —
-//! and uses the entry only if the stamps are equal. Writers bump versions
+//! agenda its own change time plus its conferences' versions). A request
+//! uses an entry only if its stamp equals the current one, read from the
+//! database (one indexed lookup on the blocking pool). Writers bump versions
 //! inside their transactions, so a change shows in the very next response:
 //! nothing is ever served stale, and nothing needs invalidating.
+//!
+//! Most requests skip even that lookup: SQLite's `data_version` (read in
+//! microseconds from shared memory, see [`crate::store::Store::data_version`])
+//! changes on any commit by any connection or process, so an entry checked
+//! at the current `data_version` is still current.
 //!
 //! Bodies are kept as `Bytes` (responses share them without copying), with
 //! gzip and brotli variants compressed once, on first demand, and kept.
@@ -267,6 +272,10 @@ struct Entry {
     stamp: String,
     value: Arc<Rendered>,
     last_used: u64,
+    /// The [`crate::store::Store::data_version`] at which this entry was
+    /// last known current: while the probe still reads that number, no
+    /// write has happened and the database need not be asked.
+    verified_at: i64,
 }
 
 #[derive(Default)]
@@ -295,8 +304,24 @@ impl FeedCache {
         }
     }
 
-    /// The entry for `key` if it was rendered from exactly `stamp`.
-    pub fn get(&self, key: &Key, stamp: &str) -> Option<Arc<Rendered>> {
+    /// The entry for `key` if it is known current at `data_version`: no
+    /// write at all has happened since it was checked.
+    pub fn get_verified(&self, key: &Key, data_version: i64) -> Option<Arc<Rendered>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        let entry = inner.map.get_mut(key)?;
+        if entry.verified_at != data_version {
+            return None;
+        }
+        entry.last_used = now;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(entry.value.clone())
+    }
+
+    /// The entry for `key` if it was rendered from exactly `stamp` (read
+    /// after `data_version`, so the entry is current at that version).
+    pub fn get(&self, key: &Key, stamp: &str, data_version: i64) -> Option<Arc<Rendered>> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.clock += 1;
         let now = inner.clock;
@@ -305,11 +330,15 @@ impl FeedCache {
             return None;
         }
         entry.last_used = now;
+        entry.verified_at = data_version;
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some(entry.value.clone())
     }
 
-    pub fn insert(&self, key: Key, stamp: String, value: Arc<Rendered>) {
+    /// Files a rendering under `stamp`. `data_version` must have been read
+    /// before the data was: the entry is then at least as new as the
+    /// database was at that version.
+    pub fn insert(&self, key: Key, stamp: String, data_version: i64, value: Arc<Rendered>) {
         self.renders.fetch_add(1, Ordering::Relaxed);
         let size = value.body.len();
         if size > self.max_bytes {
@@ -324,6 +353,7 @@ impl FeedCache {
                 stamp,
                 value,
                 last_used: now,
+                verified_at: data_version,
             },
         ) {
             inner.bytes -= old.value.body.len();
@@ -376,30 +406,37 @@ mod tests {
     #[test]
     fn stamps_decide() {
         let c = FeedCache::new(1 << 20);
-        c.insert(key("a"), "v1".into(), rendered("one"));
-        assert!(c.get(&key("a"), "v1").is_some());
+        c.insert(key("a"), "v1".into(), 7, rendered("one"));
+        assert!(c.get_verified(&key("a"), 7).is_some());
+        assert!(c.get_verified(&key("a"), 8).is_none(), "a write happened");
+        assert!(c.get(&key("a"), "v1", 8).is_some());
+        assert!(c.get_verified(&key("a"), 8).is_some(), "checked again at 8");
         assert!(
-            c.get(&key("a"), "v2").is_none(),
+            c.get(&key("a"), "v2", 9).is_none(),
             "another version is a miss"
         );
-        assert!(c.get(&key("b"), "v1").is_none());
-        c.insert(key("a"), "v2".into(), rendered("two"));
-        assert_eq!(&c.get(&key("a"), "v2").unwrap().body[..], b"two");
-        assert!(c.get(&key("a"), "v1").is_none());
+        assert!(c.get_verified(&key("a"), 9).is_none());
+        assert!(c.get(&key("b"), "v1", 9).is_none());
+        c.insert(key("a"), "v2".into(), 9, rendered("two"));
+        assert_eq!(&c.get(&key("a"), "v2", 9).unwrap().body[..], b"two");
+        assert!(c.get(&key("a"), "v1", 9).is_none());
     }
 
     #[test]
     fn evicts_least_recently_used_past_the_limit() {
         let c = FeedCache::new(10);
-        c.insert(key("a"), "v".into(), rendered("aaaa"));
-        c.insert(key("b"), "v".into(), rendered("bbbb"));
-        assert!(c.get(&key("a"), "v").is_some());
-        c.insert(key("c"), "v".into(), rendered("cccc"));
-        assert!(c.get(&key("b"), "v").is_none(), "b was least recently used");
-        assert!(c.get(&key("a"), "v").is_some());
-        assert!(c.get(&key("c"), "v").is_some());
-        c.insert(key("huge"), "v".into(), rendered("more than ten bytes"));
-        assert!(c.get(&key("huge"), "v").is_none(), "never cached");
+        c.insert(key("a"), "v".into(), 1, rendered("aaaa"));
+        c.insert(key("b"), "v".into(), 1, rendered("bbbb"));
+        assert!(c.get(&key("a"), "v", 1).is_some());
+        c.insert(key("c"), "v".into(), 1, rendered("cccc"));
+        assert!(
+            c.get(&key("b"), "v", 1).is_none(),
+            "b was least recently used"
+        );
+        assert!(c.get(&key("a"), "v", 1).is_some());
+        assert!(c.get(&key("c"), "v", 1).is_some());
+        c.insert(key("huge"), "v".into(), 1, rendered("more than ten bytes"));
+        assert!(c.get(&key("huge"), "v", 1).is_none(), "never cached");
     }
 
     #[test]

@@ -61,13 +61,21 @@ where
     S: FnOnce(&Store) -> Result<String, StoreError> + Send + 'static,
     R: FnOnce(&Store) -> Result<(String, Rendered), StoreError> + Send + 'static,
 {
+    // Read before any stamp or data, so whatever is read next is at least
+    // as new as the database at this version.
+    let data_version = state.store.data_version()?;
+    if let Some(hit) = state.feeds.get_verified(&key, data_version) {
+        return respond(req, hit, cache_control).await;
+    }
     let current = state.db(stamp).await?;
-    let rendered = match state.feeds.get(&key, &current) {
+    let rendered = match state.feeds.get(&key, &current, data_version) {
         Some(hit) => hit,
         None => {
             let (stamp, rendered) = state.db(render).await?;
             let rendered = Arc::new(rendered);
-            state.feeds.insert(key, stamp, rendered.clone());
+            state
+                .feeds
+                .insert(key, stamp, data_version, rendered.clone());
             rendered
         }
     };

@@ -236,3 +236,39 @@ fn concurrent_writers_and_readers_never_see_stale_data() {
         }
     }
 }
+
+#[test]
+fn a_write_by_another_process_shows_at_once() {
+    let app = spawn_app();
+    let before = feed(&app, CONF, "gzip");
+    assert!(before.contains("SUMMARY:Code Generation in Python: Dismantling Jinja\r\n"));
+    // Warm the cache, verified at the current data version.
+    feed(&app, CONF, "gzip");
+    let mut doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::helpers::repo_path("data/pycon-us-2012.json")).unwrap(),
+    )
+    .unwrap();
+    doc["sessions"][0]["title"] = json!("Renamed by another process");
+    let file = app.dir.path().join("renamed.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_confcal"))
+        .arg("--db")
+        .arg(&app.db)
+        .arg("import")
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for enc in ["identity", "gzip", "br"] {
+        let after = feed(&app, CONF, enc);
+        assert!(
+            after.contains("SUMMARY:Renamed by another process\r\n"),
+            "{enc} is stale"
+        );
+    }
+}

@@ -25,7 +25,6 @@ use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding, Header}
 use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 /// Which feed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,8 +56,7 @@ const BROTLI_QUALITY: u32 = 5;
 
 impl Rendered {
     pub fn new(body: Bytes, last_modified: DateTime<Utc>, disposition: String) -> Self {
-        let digest = Sha256::digest(&body);
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&body));
         Rendered {
             body,
             etag: format!("\"{hex}\""),

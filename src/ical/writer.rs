@@ -214,6 +214,32 @@ fn is_special(b: u8) -> bool {
     matches!(b, b'\\' | b';' | b',' | 0x7f) || (b < 0x20 && b != b'\t')
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of `word` is below `n` (exact for `n` ≤ 128; bytes of
+/// multi-byte UTF-8 characters, ≥ 0x80, never count).
+#[inline]
+fn has_below(word: u64, n: u8) -> bool {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0
+}
+
+#[inline]
+fn has_byte(word: u64, b: u8) -> bool {
+    has_below(word ^ (ONES * u64::from(b)), 1)
+}
+
+/// False only when no byte of `word` is special (see [`is_special`]); true
+/// may be a false alarm (a tab), which the byte-wise check then settles.
+#[inline]
+fn may_be_special(word: u64) -> bool {
+    has_below(word, 0x20)
+        || has_byte(word, b'\\')
+        || has_byte(word, b';')
+        || has_byte(word, b',')
+        || has_byte(word, 0x7f)
+}
+
 /// Splits `s` into escaped pieces without allocating; shared by
 /// [`escape_text`] and the writer so both always agree.
 #[inline]
@@ -222,6 +248,18 @@ fn escape_pieces<'s>(s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Most text has no special byte for long stretches: skip eight
+        // bytes at a time while a word cannot contain one.
+        while i + 8 <= bytes.len() {
+            let word = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("eight bytes"));
+            if may_be_special(word) {
+                break;
+            }
+            i += 8;
+        }
+        if i >= bytes.len() {
+            break;
+        }
         let b = bytes[i];
         if !is_special(b) {
             i += 1;
@@ -469,6 +507,23 @@ mod tests {
         assert_eq!(escape_text("ünïcödé 日本 😀"), "ünïcödé 日本 😀");
         assert_eq!(text_line("SUMMARY", "a\u{0}\tb"), "SUMMARY:a\tb\r\n");
         assert_eq!(unescape_text(r"a\\b\;c\,d\ne\Nf\x\"), "a\\b;c,d\ne\nf\\x\\");
+    }
+
+    #[test]
+    fn word_scan_agrees_with_the_byte_check() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[pos] = b;
+                let word = u64::from_le_bytes(bytes);
+                if is_special(b) {
+                    assert!(may_be_special(word), "byte {b:#x} at {pos} missed");
+                }
+                if b >= 0x20 && !is_special(b) {
+                    assert!(!may_be_special(word), "byte {b:#x} false alarm");
+                }
+            }
+        }
     }
 
     #[test]

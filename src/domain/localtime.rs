@@ -175,11 +175,15 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
     // Strict shapes only: chrono's parser alone would also take single-digit
     // fields, which makes typos silently valid.
-    match s.len() {
+    let t = match s.len() {
         16 => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").ok(),
         19 => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok(),
         _ => None,
-    }
+    }?;
+    // chrono reads ":60" as a leap second, which no zone's wall clock shows
+    // and which does not survive storage as a timestamp (so re-importing
+    // the same document would count as a change every time).
+    (chrono::Timelike::nanosecond(&t) < 1_000_000_000).then_some(t)
 }
 
 #[cfg(test)]

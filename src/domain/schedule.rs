@@ -351,12 +351,17 @@ pub fn read_document(reader: impl std::io::Read) -> Result<ScheduleDocument, Val
 fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ValidationError {
     let path = e.path().to_string();
     let inner = e.into_inner();
-    // serde_path_to_error says "." or "?" when the failure is not inside
-    // any field (a syntax error before the first key): blame the body.
-    let field = if path == "." || path == "?" {
+    // serde_path_to_error writes "?" for a segment it cannot name (a syntax
+    // error after a key, as in `{"a": 1,}`): name the enclosing field, and
+    // when the failure is not inside any field ("." or "?"), the body.
+    let mut known = path.as_str();
+    while let Some(parent) = known.strip_suffix(".?") {
+        known = parent;
+    }
+    let field = if known == "." || known == "?" {
         "body".to_owned()
     } else {
-        path
+        known.to_owned()
     };
     ValidationError::new(field, format!("invalid JSON: {inner}"))
 }
@@ -371,7 +376,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Val
         .nth(1)
         .map_or(Ok(()), |_| {
             Err(ValidationError::new(
-                "",
+                "body",
                 "invalid JSON: trailing data after the document",
             ))
         })?;

@@ -3,6 +3,7 @@
 mod admin;
 mod agendas;
 mod cache;
+mod corpus;
 mod crash;
 mod feeds;
 mod helpers;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,6 +16,17 @@ pub struct Cli {
     /// SQLite database file (created if missing).
     #[arg(long, env = "CONFCAL_DB", default_value = "confcal.db", global = true)]
     pub db: PathBuf,
+
+    /// Log lines as human-readable text or as JSON objects, one a line
+    /// (`RUST_LOG` sets what is logged: `info`, `confcal=debug,warn`...).
+    #[arg(
+        long,
+        env = "CONFCAL_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -30,6 +41,29 @@ pub enum Command {
         /// Schedule documents to import.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Write a consistent copy of the database to PATH while the server may
+    /// be running (SQLite's online backup API; atomic rename into place).
+    Backup {
+        /// Where to write the copy (replaced if it exists).
+        path: PathBuf,
+    },
+    /// Print a conference as a schedule document (JSON, the import format):
+    /// its confirmed sessions in start order.
+    Export {
+        /// Conference slug.
+        conf: String,
+    },
+    /// Exit 0 when the local server's /healthz answers 200, else 1 (for a
+    /// container HEALTHCHECK; needs no curl).
+    Healthcheck {
+        /// Address the server listens on; an unspecified host (0.0.0.0)
+        /// means loopback.
+        #[arg(long, env = "CONFCAL_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
     },
     /// Print a deterministic, realistic schedule document (for benchmarks).
     Generate {
@@ -103,6 +137,12 @@ impl Default for ServeArgs {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// A secret string (the admin token). Its `Debug` and `Display` never show
 /// it, so printing configuration or an error cannot leak it.
 #[derive(Clone, PartialEq, Eq)]
@@ -172,6 +212,31 @@ impl Settings {
             workers: a.workers,
         }
     }
+
+    /// The effective configuration on one line, `key=value`, secrets shown
+    /// as `<redacted>` (logged at start-up).
+    pub fn describe(&self) -> String {
+        let or_default = |v: Option<String>, d: &str| v.unwrap_or_else(|| d.to_owned());
+        format!(
+            "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
+             feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={}",
+            self.addr,
+            self.db.display(),
+            or_default(self.base_url.clone(), "<from addr>"),
+            or_default(
+                self.data_dir.as_ref().map(|d| d.display().to_string()),
+                "<none>"
+            ),
+            self.admin_token
+                .as_ref()
+                .map_or_else(|| "<unset>".to_owned(), |t| t.to_string()),
+            self.body_limit,
+            self.feed_cache_mb,
+            self.agenda_create_per_minute,
+            self.unknown_token_per_minute,
+            or_default(self.workers.map(|w| w.to_string()), "<CPUs>"),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -194,5 +259,26 @@ mod tests {
         let cli = Cli::parse_from(["confcal", "serve", "--addr", "0.0.0.0:9000"]);
         assert!(matches!(cli.command, Some(Command::Serve(ref a)) if a.addr == "0.0.0.0:9000"));
         assert!(Cli::try_parse_from(["confcal", "import"]).is_err());
+        let cli = Cli::parse_from(["confcal", "--log-format", "json", "backup", "b.db"]);
+        assert_eq!(cli.log_format, LogFormat::Json);
+        assert!(
+            matches!(cli.command, Some(Command::Backup { ref path }) if path == &PathBuf::from("b.db"))
+        );
+        let cli = Cli::parse_from(["confcal", "export", "pycon", "--log-format", "text"]);
+        assert!(matches!(cli.command, Some(Command::Export { ref conf }) if conf == "pycon"));
+        assert!(Cli::try_parse_from(["confcal", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn effective_configuration_redacts_the_token() {
+        let a = ServeArgs {
+            admin_token: Some(Secret::new("hunter2")),
+            ..ServeArgs::default()
+        };
+        let s = Settings::from_args("x.db".into(), a);
+        let text = s.describe();
+        assert!(text.contains("admin_token=<redacted>"), "{text}");
+        assert!(!text.contains("hunter2"));
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

@@ -1,24 +1,27 @@
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use confcal::config::{Cli, Command, ServeArgs, Settings};
+use confcal::config::{Cli, Command, LogFormat, ServeArgs, Settings};
+use confcal::domain::{ConferenceSlug, ScheduleDocument};
 use confcal::generate::{generate, write, GenerateArgs};
 use confcal::import::import_files;
-use confcal::startup::Application;
-use confcal::store::Store;
+use confcal::startup::{shutdown_signal, Application};
+use confcal::store::{BackupOptions, Store};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let result = match cli.command {
         None => serve(Settings::from_args(cli.db, ServeArgs::default())),
         Some(Command::Serve(args)) => serve(Settings::from_args(cli.db, args)),
         Some(Command::Import { files }) => import(&cli.db, &files),
+        Some(Command::Backup { path }) => backup(&cli.db, &path),
+        Some(Command::Export { conf }) => export(&cli.db, &conf),
+        Some(Command::Healthcheck { addr, timeout }) => {
+            confcal::http::ops::probe(&addr, std::time::Duration::from_secs(timeout.max(1)))
+        }
         Some(Command::Generate {
             sessions,
             days,
@@ -44,12 +47,73 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr (stdout is for `export` and `generate` output), as
+/// text or JSON lines; `RUST_LOG` filters them (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
 fn serve(settings: Settings) -> Result<(), String> {
+    tracing::info!(config = %settings.describe(), "effective configuration");
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        let app = Application::build_with_shutdown(settings, shutdown_signal())
+            .map_err(|e| e.to_string())?;
         tracing::info!(base_url = %app.base_url(), "confcal listening");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+/// The database must exist: backing up or exporting a mistyped path must
+/// not create an empty database there.
+fn existing(db: &Path) -> Result<(), String> {
+    if db.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no database at {} (set --db or CONFCAL_DB)",
+            db.display()
+        ))
+    }
+}
+
+fn backup(db: &Path, dest: &Path) -> Result<(), String> {
+    existing(db)?;
+    let started = std::time::Instant::now();
+    let report =
+        confcal::store::backup(db, dest, BackupOptions::default()).map_err(|e| e.to_string())?;
+    tracing::info!(
+        from = %db.display(),
+        to = %dest.display(),
+        pages = report.pages,
+        restarts = report.restarts,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "backup written"
+    );
+    Ok(())
+}
+
+fn export(db: &Path, conf: &str) -> Result<(), String> {
+    existing(db)?;
+    let slug = ConferenceSlug::parse(conf).map_err(|_| format!("no conference {conf:?}"))?;
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let schedule = store.export(&slug).map_err(|e| e.to_string())?;
+    let doc = ScheduleDocument::from_schedule(&schedule);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, &doc)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            writeln!(out)
+                .and_then(|()| out.flush())
+                .map_err(|e| e.to_string())
+        })
 }
 
 fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), String> {

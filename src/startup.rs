@@ -1,5 +1,7 @@
-//! Building the application: open the store, seed it, bind, serve.
+//! Building the application: open the store, seed it, bind, serve; and
+//! stopping it: finish the requests in flight, checkpoint the WAL.
 
+use std::future::Future;
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
@@ -8,6 +10,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::http::cache::FeedCache;
+use crate::http::ops::Metrics;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
 use crate::http::{self, AppState};
 use crate::import::{import_dir, ImportError};
@@ -28,17 +31,41 @@ pub enum StartupError {
     BaseUrl(String),
 }
 
+/// Seconds requests in flight get to finish once a stop begins. Under 10,
+/// so the WAL checkpoint that follows still fits in the 10 s an
+/// orchestrator (`docker stop`, Kubernetes) waits before `SIGKILL`.
+pub const SHUTDOWN_GRACE_SECS: u64 = 9;
+
 /// A built, bound, not yet running server. Tests build it on port 0 and
 /// read the port the system chose.
 pub struct Application {
     port: u16,
     base_url: String,
     server: Server,
+    store: Store,
 }
 
 impl Application {
-    /// Must be called inside an actix/tokio runtime.
+    /// Must be called inside an actix/tokio runtime. The server stops on the
+    /// OS signals actix-web handles itself, or by [`Application::handle`].
     pub fn build(settings: Settings) -> Result<Application, StartupError> {
+        Self::build_inner(settings, None)
+    }
+
+    /// Like [`Application::build`], but the server stops gracefully (no new
+    /// connections, requests in flight finish) when `shutdown` completes,
+    /// and on nothing else: `confcal serve` passes [`shutdown_signal`].
+    pub fn build_with_shutdown(
+        settings: Settings,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Application, StartupError> {
+        Self::build_inner(settings, Some(Box::pin(shutdown)))
+    }
+
+    fn build_inner(
+        settings: Settings,
+        shutdown: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+    ) -> Result<Application, StartupError> {
         let store = Store::open(&settings.db)?;
         if let Some(dir) = &settings.data_dir {
             if store.is_empty()? && dir.is_dir() {
@@ -67,8 +94,9 @@ impl Application {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .ok_or_else(|| StartupError::BaseUrl(base_url.clone()))?;
+        let metrics = web::Data::new(Metrics::new());
         let state = web::Data::new(AppState {
-            store,
+            store: store.clone(),
             base_url: base_url.clone(),
             uid_host,
             admin_token: settings.admin_token.clone(),
@@ -82,11 +110,13 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(metrics.clone())
                 .wrap(from_fn(limit_token_lookups))
                 .wrap(Compress::default())
                 .wrap(from_fn(http::logging::log_request))
                 .configure(http::routes)
         })
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),
@@ -95,10 +125,14 @@ impl Application {
         if let Some(n) = settings.workers {
             server = server.workers(n.max(1));
         }
+        if let Some(shutdown) = shutdown {
+            server = server.shutdown_signal(shutdown);
+        }
         Ok(Application {
             port: local.port(),
             base_url,
             server: server.run(),
+            store,
         })
     }
 
@@ -115,9 +149,60 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped, then closes the database cleanly: the WAL is
+    /// checkpointed into the main file and truncated, so the database file
+    /// is complete by itself (a failed checkpoint is logged: SQLite redoes
+    /// it on the next open, nothing is lost).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Application { server, store, .. } = self;
+        server.await?;
+        // Blocking here is fine: the server is stopped, nothing else runs.
+        let started = std::time::Instant::now();
+        match store.checkpoint() {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "stopped; database checkpointed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "stopped; WAL checkpoint failed"),
+        }
+        Ok(())
     }
+}
+
+/// Completes on the first SIGTERM or SIGINT (Ctrl-C), logging which. Both
+/// mean a graceful stop (actix-web alone would treat SIGINT as a forced one).
+pub async fn shutdown_signal() {
+    use actix_web::rt::signal;
+    let interrupt = Box::pin(async {
+        if let Err(e) = signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+        "SIGINT"
+    });
+    #[cfg(unix)]
+    let terminate = Box::pin(async {
+        match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+        "SIGTERM"
+    });
+    #[cfg(not(unix))]
+    let terminate = Box::pin(std::future::pending::<&'static str>());
+    let (name, _) = futures_util::future::select(interrupt, terminate)
+        .await
+        .factor_first();
+    tracing::info!(
+        signal = name,
+        grace_secs = SHUTDOWN_GRACE_SECS,
+        "stopping: no new connections, finishing requests in flight"
+    );
 }
 
 fn normalise_base_url(raw: &str) -> Result<String, StartupError> {

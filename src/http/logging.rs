@@ -1,4 +1,5 @@
-//! One log line per request, with secrets taken out of the path.
+//! One log line per request, with secrets taken out of the path, and the
+//! request counters behind `/metrics`.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -6,10 +7,15 @@ use std::time::Instant;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::web;
 
-/// Middleware: logs method, path (agenda tokens redacted), status, duration
-/// and body size once the response is ready. The query string is left out:
-/// it is user text and never needed to tell what happened.
+use super::ops::{Metrics, UNMATCHED};
+
+/// Middleware: logs method, route pattern, path (agenda tokens redacted),
+/// status, duration and body size once the response is ready, and counts
+/// the request in [`Metrics`] (when the app has them) by route pattern. The
+/// query string is left out: it is user text and never needed to tell what
+/// happened.
 pub async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -17,18 +23,34 @@ pub async fn log_request(
     let start = Instant::now();
     let method = req.method().clone();
     let path = redact(req.path()).into_owned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let in_flight = metrics.as_ref().map(|m| m.start());
     let res = next.call(req).await;
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = start.elapsed().as_secs_f64();
+    let ms = elapsed * 1000.0;
     match &res {
         Ok(r) => {
             let bytes = match r.response().body().size() {
                 BodySize::Sized(n) => n as i64,
                 _ => -1,
             };
-            tracing::info!(%method, %path, status = r.status().as_u16(), ms, bytes, "request");
+            let pattern = r.request().match_pattern();
+            let route = pattern.as_deref().unwrap_or(UNMATCHED);
+            let status = r.status().as_u16();
+            if let Some(m) = &metrics {
+                m.record(route, &method, status, elapsed);
+            }
+            tracing::info!(%method, route, %path, status, ms, bytes, "request");
         }
-        Err(e) => tracing::info!(%method, %path, error = %e, ms, "request failed"),
+        Err(e) => {
+            let status = e.as_response_error().status_code().as_u16();
+            if let Some(m) = &metrics {
+                m.record(UNMATCHED, &method, status, elapsed);
+            }
+            tracing::info!(%method, %path, status, error = %e, ms, "request failed");
+        }
     }
+    drop(in_flight);
     res
 }
 

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod error;
 pub mod feeds;
 pub mod logging;
+pub mod ops;
 pub mod pages;
 pub mod ratelimit;
 
@@ -88,6 +89,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/agendas/{token}.ics", get_or_head().to(agendas::feed))
     .configure(pages::routes)
+    .configure(ops::routes)
     .route(
         "/conferences/{conf}/sessions.ics",
         get_or_head().to(feeds::conference_feed),

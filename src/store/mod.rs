@@ -7,6 +7,7 @@
 //! (`BEGIN IMMEDIATE`) so concurrent writers queue instead of failing.
 
 mod agendas;
+mod backup;
 mod migrations;
 mod queries;
 mod sync;
@@ -22,6 +23,7 @@ use rusqlite::Connection;
 use crate::domain::{Conference, SessionData};
 
 pub use agendas::{AgendaRecord, AgendaView, MAX_STARS};
+pub use backup::{backup, BackupOptions, BackupReport, DbStats};
 pub use sync::{Outcome, SyncReport};
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;

@@ -1,0 +1,293 @@
+//! Store calls for operators: health, statistics, the WAL checkpoint at
+//! shutdown, online backups and schedule export.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Status, Store, StoreError};
+use crate::domain::{ConferenceSlug, Schedule, SessionFilter};
+
+/// What `/metrics` reports about the data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DbStats {
+    pub conferences: i64,
+    pub sessions_confirmed: i64,
+    pub sessions_cancelled: i64,
+    pub agendas: i64,
+    /// `page_count * page_size` of the main file plus the WAL file's size.
+    pub size_bytes: u64,
+}
+
+impl Store {
+    /// One round trip through the pool: `SELECT 1`.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let one: i64 = self.conn()?.query_row("SELECT 1", [], |r| r.get(0))?;
+        debug_assert_eq!(one, 1);
+        Ok(())
+    }
+
+    /// Counts and size, read in one snapshot.
+    pub fn stats(&self) -> Result<DbStats, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut stats = DbStats {
+            conferences: tx.query_row("SELECT count(*) FROM conferences", [], |r| r.get(0))?,
+            agendas: tx.query_row("SELECT count(*) FROM agendas", [], |r| r.get(0))?,
+            ..DbStats::default()
+        };
+        {
+            let mut stmt =
+                tx.prepare_cached("SELECT status, count(*) FROM sessions GROUP BY status")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let status: String = row.get(0)?;
+                let n: i64 = row.get(1)?;
+                match status.as_str() {
+                    s if s == Status::Confirmed.as_sql() => stats.sessions_confirmed = n,
+                    s if s == Status::Cancelled.as_sql() => stats.sessions_cancelled = n,
+                    _ => {}
+                }
+            }
+        }
+        let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let page_size: i64 = tx.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let wal = main_file(&tx)?
+            .and_then(|p| fs::metadata(wal_path(&p)).ok())
+            .map_or(0, |m| m.len());
+        drop(tx);
+        stats.size_bytes = (pages.max(0) as u64) * (page_size.max(0) as u64) + wal;
+        Ok(stats)
+    }
+
+    /// Copies every page of the WAL back into the database file and
+    /// truncates the WAL to zero bytes: called once the server has stopped,
+    /// so the file on disk is complete by itself.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        let (busy, _log, _done): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        if busy != 0 {
+            return Err(StoreError::Limit(
+                "the WAL checkpoint could not finish: the database is busy".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A conference as a schedule: its confirmed sessions in start order
+    /// (cancelled sessions have no place in a schedule document).
+    pub fn export(&self, slug: &ConferenceSlug) -> Result<Schedule, StoreError> {
+        let mut sessions = Vec::new();
+        let conf = self.each_session(slug, &SessionFilter::default(), |_, s| {
+            if s.status == Status::Confirmed {
+                sessions.push(s.data);
+            }
+        })?;
+        Ok(Schedule {
+            conference: conf.conference,
+            sessions,
+        })
+    }
+}
+
+/// The path of the main database file of `conn` (`None` for in-memory).
+fn main_file(conn: &Connection) -> Result<Option<PathBuf>, rusqlite::Error> {
+    let file: Option<String> = conn.query_row(
+        "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(file.filter(|f| !f.is_empty()).map(PathBuf::from))
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+/// How [`backup`] paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BackupOptions {
+    /// Pages copied per step (4 KiB each by default).
+    pub pages_per_step: i32,
+    /// Pause between steps, so the copy never hogs the disk.
+    pub pause: Duration,
+    /// A write by another connection between two steps restarts the copy
+    /// (SQLite's rule: the copy must be one snapshot). After this many
+    /// restarts the rest is copied in one step, which in WAL mode holds a
+    /// read snapshot only and blocks no writer: a busy server cannot keep a
+    /// backup from finishing.
+    pub max_restarts: u32,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            pages_per_step: 1024,
+            pause: Duration::from_millis(10),
+            max_restarts: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupReport {
+    pub pages: i32,
+    pub restarts: u32,
+}
+
+/// Writes a consistent copy of the database at `src` (which may be in use
+/// by a running server) to `dest`, with SQLite's online backup API. The copy
+/// goes to a temporary file beside `dest`, is synced, and is then renamed
+/// into place: `dest` is either the old file or a complete new one.
+pub fn backup(src: &Path, dest: &Path, opts: BackupOptions) -> Result<BackupReport, StoreError> {
+    if !src.is_file() {
+        return Err(StoreError::Limit(format!(
+            "no database at {}",
+            src.display()
+        )));
+    }
+    if dest.exists() && fs::canonicalize(dest).ok() == fs::canonicalize(src).ok() {
+        return Err(StoreError::Limit(
+            "the backup must not overwrite the database itself".into(),
+        ));
+    }
+    // A WAL or shared-memory file left beside `dest` would be applied to
+    // the new copy when it is opened: refuse rather than corrupt it.
+    for side in ["-wal", "-shm"] {
+        let mut p = dest.as_os_str().to_owned();
+        p.push(side);
+        if Path::new(&p).exists() {
+            return Err(StoreError::Limit(format!(
+                "{} exists: is {} open as a database? Remove it or back up elsewhere",
+                Path::new(&p).display(),
+                dest.display()
+            )));
+        }
+    }
+    let file_name = dest
+        .file_name()
+        .ok_or_else(|| StoreError::Limit(format!("{} is not a file path", dest.display())))?;
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let _ = fs::remove_file(&tmp);
+
+    let result = copy(src, &tmp, opts).and_then(|report| {
+        fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| fs::rename(&tmp, dest))
+            .and_then(|()| fs::File::open(&dir).and_then(|d| d.sync_all()))
+            .map_err(|e| StoreError::Limit(format!("cannot write {}: {e}", dest.display())))?;
+        Ok(report)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<BackupReport, StoreError> {
+    // Read-write without CREATE: a missing file is an error, not a new
+    // empty database, and the WAL index can be used like the server does.
+    let source = Connection::open_with_flags(
+        src,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    source.busy_timeout(Duration::from_secs(10))?;
+    let mut dest = Connection::open(tmp)?;
+    let mut restarts = 0;
+    let pages;
+    {
+        let b = Backup::new(&source, &mut dest)?;
+        let mut copied_before: Option<i32> = None;
+        loop {
+            let step = if restarts >= opts.max_restarts {
+                -1
+            } else {
+                opts.pages_per_step.max(1)
+            };
+            match b.step(step)? {
+                StepResult::Done => break,
+                StepResult::More => {
+                    let p = b.progress();
+                    let copied = p.pagecount - p.remaining;
+                    if copied_before.is_some_and(|before| copied <= before) {
+                        restarts += 1;
+                    }
+                    copied_before = Some(copied);
+                }
+                // Busy/Locked (and any future variant): wait and retry.
+                _ => {}
+            }
+            std::thread::sleep(opts.pause);
+        }
+        pages = b.progress().pagecount;
+    }
+    // The copy carries the source's header, WAL mode included; leave it as
+    // a single self-contained file.
+    let check: String = dest.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(StoreError::Corrupt(format!(
+            "the backup fails its check: {check}"
+        )));
+    }
+    dest.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
+    Ok(BackupReport { pages, restarts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_copies_and_refuses_to_overwrite_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        let store = Store::open(&db).unwrap();
+        store.ping().unwrap();
+        let stats = store.stats().unwrap();
+        assert!(stats.size_bytes > 0);
+        assert_eq!(stats.conferences, 0);
+
+        let out = dir.path().join("b.db");
+        let report = backup(&db, &out, BackupOptions::default()).unwrap();
+        assert!(report.pages > 0);
+        assert!(
+            !wal_path(&out).exists(),
+            "the copy is one self-contained file"
+        );
+        let copy = Connection::open(&out).unwrap();
+        let n: i64 = copy
+            .query_row("SELECT count(*) FROM conferences", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        drop(copy);
+        assert!(backup(&db, &db, BackupOptions::default()).is_err());
+        assert!(backup(
+            &dir.path().join("missing.db"),
+            &out,
+            BackupOptions::default()
+        )
+        .is_err());
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+        store.checkpoint().unwrap();
+    }
+}

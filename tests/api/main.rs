@@ -8,6 +8,7 @@ mod crash;
 mod feeds;
 mod helpers;
 mod import_cli;
+mod injection;
 mod limits;
 mod load;
 mod pages;

@@ -11,6 +11,7 @@ mod import_cli;
 mod injection;
 mod limits;
 mod load;
+mod ops;
 mod pages;
 mod secrets;
 mod sessions;

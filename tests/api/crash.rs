@@ -3,74 +3,26 @@
 //! acknowledged star still there.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use confcal::generate::{generate, GenerateArgs};
 use serde_json::Value;
 
-use crate::helpers::ADMIN_TOKEN;
+use crate::helpers::{BinaryServer, ADMIN_TOKEN};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confcal"))
-            .arg("--db")
-            .arg(db)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--data-dir",
-                "/nonexistent",
-            ])
-            .env("CONFCAL_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("CONFCAL_AGENDA_CREATE_PER_MINUTE", "0")
-            .env("CONFCAL_UNKNOWN_TOKEN_PER_MINUTE", "0")
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("base_url=") {
-                    let url: String = line[i + 9..]
-                        .chars()
-                        .take_while(|c| !c.is_whitespace())
-                        .filter(|c| *c != '"')
-                        .collect();
-                    let _ = tx.send(url);
-                }
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server reports its address");
-        Server { child, base }
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(db: &Path) -> BinaryServer {
+    BinaryServer::start(
+        db,
+        &[
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--agenda-create-per-minute",
+            "0",
+            "--unknown-token-per-minute",
+            "0",
+        ],
+    )
 }
 
 fn doc(seed: u64) -> Value {
@@ -149,7 +101,7 @@ fn sigkill_during_a_10k_session_import_leaves_old_or_new_never_a_mix() {
     let (old, new) = (doc(1), doc(2));
     let (old_titles, new_titles) = (titles_of(&old), titles_of(&new));
     assert_ne!(old_titles, new_titles);
-    let server = Server::start(&db);
+    let server = start(&db);
     assert_eq!(
         put(
             &server.base,
@@ -165,7 +117,7 @@ fn sigkill_during_a_10k_session_import_leaves_old_or_new_never_a_mix() {
     // Kill at several points of the import; at least one must land while
     // the request is still in flight.
     for delay_ms in [150u64, 400, 800, 1500] {
-        let server = Server::start(&db);
+        let server = start(&db);
         let base = server.base.clone();
         let b = body.clone();
         let request = std::thread::spawn(move || put(&base, "/api/conferences/bench-conf", &b));
@@ -177,7 +129,7 @@ fn sigkill_during_a_10k_session_import_leaves_old_or_new_never_a_mix() {
         }
 
         integrity_ok(&db);
-        let server = Server::start(&db);
+        let server = start(&db);
         let now = titles(&server.base);
         assert!(
             now == old_titles || now == new_titles,
@@ -206,7 +158,7 @@ fn sigkill_during_a_10k_session_import_leaves_old_or_new_never_a_mix() {
 fn sigkill_during_a_star_burst_keeps_every_acknowledged_star() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("stars.db");
-    let server = Server::start(&db);
+    let server = start(&db);
     let small = generate(&GenerateArgs {
         sessions: 40,
         days: None,
@@ -291,7 +243,7 @@ fn sigkill_during_a_star_burst_keeps_every_acknowledged_star() {
     }
 
     integrity_ok(&db);
-    let server = Server::start(&db);
+    let server = start(&db);
     let agenda: Value = ureq::get(&format!("{}/api/agendas/{token}", server.base))
         .call()
         .unwrap()

@@ -1,8 +1,12 @@
 //! Starts the real application on port 0 with its own temporary database,
 //! and a tiny blocking HTTP client for the tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use confcal::config::{Secret, Settings};
 use confcal::startup::Application;
@@ -227,4 +231,115 @@ pub fn doc(slug: &str, tz: &str, sessions: &[(&str, &str, &str)]) -> Value {
                        "venue": "Venue", "url": null},
         "sessions": sessions
     })
+}
+
+/// The real binary serving on a free port, its stderr collected.
+pub struct BinaryServer {
+    child: Option<Child>,
+    pub base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for BinaryServer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl BinaryServer {
+    /// `confcal serve` on `db`, seeded from `data/`, with `extra` flags.
+    pub fn start(db: &Path, extra: &[&str]) -> BinaryServer {
+        Self::start_env(db, extra, &[])
+    }
+
+    /// [`BinaryServer::start`] with environment variables (e.g. `RUST_LOG`).
+    pub fn start_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> BinaryServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_confcal"))
+            .arg("--db")
+            .arg(db)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--workers",
+                "2",
+                "--data-dir",
+            ])
+            .arg(repo_path("data"))
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("CONFCAL_LOG_FORMAT")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                // `base_url=http://...` in text, `"base_url":"http://..."` in JSON.
+                if let Some(i) = line.find("base_url") {
+                    let url: String = line[i + 8..]
+                        .trim_start_matches(['=', '"', ':'])
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
+                    let _ = tx.send(url);
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server reports its address");
+        BinaryServer {
+            child: Some(child),
+            base,
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
+        let start = Instant::now();
+        let child = self.child.as_mut().unwrap();
+        while start.elapsed() < limit {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some((status, start.elapsed()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
 }

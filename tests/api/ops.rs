@@ -2,9 +2,8 @@
 //! binary on SIGTERM, online backups under write load, export → import.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,107 +12,11 @@ use confcal::domain::{ConferenceSlug, SessionFilter};
 use confcal::store::{BackupOptions, Store};
 use serde_json::{json, Value};
 
-use crate::helpers::{repo_path, spawn_app, ADMIN_TOKEN};
+use crate::helpers::{repo_path, spawn_app, BinaryServer as Server, ADMIN_TOKEN};
 
 const BIN: &str = env!("CARGO_BIN_EXE_confcal");
 
 // ---------------------------------------------------------------- helpers
-
-/// The real binary serving on a free port, its stderr collected.
-struct Server {
-    child: Option<Child>,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Server {
-    fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .arg("--db")
-            .arg(db)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--workers",
-                "2",
-                "--data-dir",
-            ])
-            .arg(repo_path("data"))
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .env_remove("CONFCAL_LOG_FORMAT")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap_or_default();
-                // `base_url=http://...` in text, `"base_url":"http://..."` in JSON.
-                if let Some(i) = line.find("base_url") {
-                    let url: String = line[i + 8..]
-                        .trim_start_matches(['=', '"', ':'])
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != '"')
-                        .collect();
-                    let _ = tx.send(url);
-                }
-                let mut l = sink.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server reports its address");
-        Server {
-            child: Some(child),
-            base,
-            log,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.as_ref().unwrap().id() as i32
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits up to `limit` for the process to exit.
-    fn wait_exit(&mut self, limit: Duration) -> Option<(ExitStatus, Duration)> {
-        let start = Instant::now();
-        let child = self.child.as_mut().unwrap();
-        while start.elapsed() < limit {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.child = None;
-                return Some((status, start.elapsed()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
 
 fn call(method: &str, url: &str, body: Option<&Value>) -> (u16, String) {
     let req = ureq::request(method, url)

@@ -1,60 +1,10 @@
 //! Agenda tokens must never reach the log or the database file: run the
 //! real binary, use an agenda for a while, then search both for the tokens.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use crate::helpers::BinaryServer;
 
-use crate::helpers::repo_path;
-
-struct Server {
-    child: std::process::Child,
-    base: String,
-    log: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(db: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_confcal"))
-        .args(["--db"])
-        .arg(db)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(repo_path("data"))
-        .env("RUST_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap_or_default();
-            if let Some(i) = line.find("base_url=") {
-                let url: String = line[i + 9..]
-                    .chars()
-                    .take_while(|c| !c.is_whitespace())
-                    .filter(|c| *c != '"')
-                    .collect();
-                let _ = tx.send(url);
-            }
-            let mut l = sink.lock().unwrap();
-            l.push_str(&line);
-            l.push('\n');
-        }
-    });
-    let base = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("server reports its address");
-    Server { child, base, log }
+fn start(db: &std::path::Path) -> BinaryServer {
+    BinaryServer::start_env(db, &[], &[("RUST_LOG", "trace")])
 }
 
 fn call(method: &str, url: &str) -> (u16, String) {
@@ -122,7 +72,7 @@ fn tokens_never_reach_the_log_or_the_database() {
     assert_eq!(call("DELETE", &format!("{b}/api/agendas/{third}")).0, 204);
 
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let log = server.log.lock().unwrap().clone();
+    let log = server.log();
     assert!(
         log.contains("/agendas/<token>.ics"),
         "access log lines are there: {log}"

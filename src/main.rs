@@ -119,24 +119,31 @@ fn export(db: &Path, conf: &str) -> Result<(), String> {
 fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), String> {
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let reports = import_files(&store, files).map_err(|e| e.to_string())?;
-    for (path, r) in reports {
-        println!(
-            "{}: {} created, {} updated, {} cancelled, {} unchanged",
-            path.display(),
-            r.created.len(),
-            r.updated.len(),
-            r.cancelled.len(),
-            r.unchanged.len()
-        );
-        for (what, ids) in [
-            ("created", &r.created),
-            ("updated", &r.updated),
-            ("cancelled", &r.cancelled),
-        ] {
-            for id in ids {
-                println!("  {what} {id}");
+    // The import is committed by now: a closed stdout (`| head`) must not
+    // turn it into a failure, so write errors end the report quietly.
+    let mut out = std::io::stdout().lock();
+    let _ = (|| -> std::io::Result<()> {
+        for (path, r) in reports {
+            writeln!(
+                out,
+                "{}: {} created, {} updated, {} cancelled, {} unchanged",
+                path.display(),
+                r.created.len(),
+                r.updated.len(),
+                r.cancelled.len(),
+                r.unchanged.len()
+            )?;
+            for (what, ids) in [
+                ("created", &r.created),
+                ("updated", &r.updated),
+                ("cancelled", &r.cancelled),
+            ] {
+                for id in ids {
+                    writeln!(out, "  {what} {id}")?;
+                }
             }
         }
-    }
+        out.flush()
+    })();
     Ok(())
 }

@@ -25,8 +25,12 @@ pub struct DbStats {
 impl Store {
     /// One round trip through the pool: `SELECT 1`.
     pub fn ping(&self) -> Result<(), StoreError> {
-        let one: i64 = self.conn()?.query_row("SELECT 1", [], |r| r.get(0))?;
-        debug_assert_eq!(one, 1);
+        // Reads the schema page, so a database file that became unreadable
+        // fails here, not only a pool that cannot hand out a connection.
+        let tables: i64 =
+            self.conn()?
+                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        debug_assert!(tables > 0);
         Ok(())
     }
 

@@ -322,6 +322,13 @@ fn opt_url(field: &str, s: &Option<String>) -> Result<Option<String>, Validation
         ));
     }
     match url::Url::parse(raw) {
+        // Parsing percent-encodes (a space becomes three characters), so
+        // the limit applies again to what is stored: else a stored URL
+        // could fail this very check when its export is imported again.
+        Ok(u) if u.as_str().len() > limits::URL => Err(ValidationError::new(
+            field,
+            format!("longer than {} characters once encoded", limits::URL),
+        )),
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
             Ok(Some(u.to_string()))
         }

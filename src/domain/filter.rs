@@ -57,6 +57,14 @@ impl SessionFilter {
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let key = key.as_ref();
             let value = value.trim();
+            // The decoder replaces invalid UTF-8 with U+FFFD: refuse it
+            // rather than search for replacement characters.
+            if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+                return Err(ValidationError::new(
+                    truncate(key),
+                    "is not valid UTF-8 once percent-decoded",
+                ));
+            }
             match key {
                 "day" => f.days.push(parse_day(value)?),
                 "room" => f.rooms.push(text(key, value)?),
@@ -252,6 +260,7 @@ mod tests {
             ("rooms=E2", "rooms"),
             ("status=maybe", "status"),
             ("speaker=%07", "speaker"),
+            ("room=%FF", "room"),
         ] {
             assert_eq!(
                 SessionFilter::from_query(q).unwrap_err().field,

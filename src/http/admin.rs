@@ -25,7 +25,12 @@ fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
         .headers()
         .get("Authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
+        })
         .ok_or_else(|| {
             ApiError::Unauthorized("send the admin token as Authorization: Bearer <token>".into())
         })?;

@@ -95,8 +95,10 @@ impl IcalWriter {
     }
 
     /// Writes a TEXT property whose value is the concatenation of `parts`,
-    /// escaped as one value: lets callers assemble a DESCRIPTION from
-    /// pieces without first copying them into one string.
+    /// each escaped on its own: lets callers assemble a DESCRIPTION from
+    /// pieces without first copying them into one string. (A CR ending one
+    /// part and an LF starting the next become two line breaks; stored text
+    /// never has a CR, it is normalised on input.)
     pub fn text_parts(&mut self, name: &str, parts: &[&str]) {
         let mut line = Line::start(&mut self.out, name);
         for part in parts {

@@ -47,6 +47,15 @@ fn admin_auth() {
         "confirmed"
     );
     assert_eq!(app.put_schedule(&body).status, 201);
+    // The auth scheme is case-insensitive.
+    let lower = format!("bearer {ADMIN_TOKEN}");
+    let r = app.request(
+        "PUT",
+        path,
+        &[("Authorization", &lower)],
+        Some(bytes.as_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
 
     let closed = spawn_app_with(Options {
         admin: false,

@@ -78,6 +78,7 @@ impl Application {
                 }
             }
         }
+        warm_time_zones(&store);
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),
             source,
@@ -203,6 +204,21 @@ pub async fn shutdown_signal() {
         grace_secs = SHUTDOWN_GRACE_SECS,
         "stopping: no new connections, finishing requests in flight"
     );
+}
+
+/// Builds the transition tables of the stored conferences' zones on a
+/// background thread (a few milliseconds per zone), so the first feed after
+/// a start does not pay for them.
+fn warm_time_zones(store: &Store) {
+    let zones: Vec<chrono_tz::Tz> = match store.conferences() {
+        Ok(confs) => confs.iter().map(|c| c.conference.tz).collect(),
+        Err(_) => return,
+    };
+    std::thread::spawn(move || {
+        for tz in zones {
+            crate::ical::vtimezone::transitions(tz);
+        }
+    });
 }
 
 fn normalise_base_url(raw: &str) -> Result<String, StartupError> {

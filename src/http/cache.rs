@@ -214,6 +214,11 @@ impl Rendered {
         let state = (Chunked::new(self.body.clone(), enc), self, enc);
         futures_util::stream::unfold(Some(state), |state| async move {
             let (mut c, r, enc) = state?;
+            if c.offset > 0 {
+                // Let the server write what it has before compressing on:
+                // a stream that is always ready would be buffered whole.
+                actix_web::rt::task::yield_now().await;
+            }
             match c.next_chunk() {
                 Some(chunk) => Some((Ok(chunk), Some((c, r, enc)))),
                 None => {

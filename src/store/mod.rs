@@ -136,7 +136,10 @@ impl Store {
     /// the stamps read before are still current.
     pub fn data_version(&self) -> Result<i64, StoreError> {
         let conn = self.probe.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
+        let v = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        Ok(v)
     }
 
     pub fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {

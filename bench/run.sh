@@ -160,7 +160,10 @@ stop_server
 for n in $sizes; do
     start_server "$work/db-$n"
     u="$base/conferences/bench-conf/sessions.ics"
-    row "cold render, $n sessions, TTFB (median of $big_reps)" "$(cold_ttfb "$base" "$u" "$big_reps") ms" "gzip: $(cold_ttfb "$base" "$u" "$big_reps" 'Accept-Encoding: gzip') ms"
+    ttfb=$(cold_ttfb "$base" "$u" "$big_reps")
+    gz=$(cold_ttfb "$base" "$u" "$big_reps" 'Accept-Encoding: gzip')
+    hwm=$(awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/${pids[-1]}/status")
+    row "cold render, $n sessions, TTFB (median of $big_reps)" "$ttfb ms" "gzip: $gz ms; server peak RSS $hwm MB"
     stop_server
 done
 

@@ -330,6 +330,12 @@ impl FeedCache {
         let now = inner.clock;
         let entry = inner.map.get_mut(key)?;
         if entry.stamp != stamp {
+            // Stamps only move forward, so this entry can never be current
+            // again: free it now rather than keep it through the re-render
+            // (for a 100,000-session feed that is 150 MB).
+            if let Some(old) = inner.map.remove(key) {
+                inner.bytes -= old.value.body.len();
+            }
             return None;
         }
         entry.last_used = now;

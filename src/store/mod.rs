@@ -161,10 +161,11 @@ fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     // FULL: a write acknowledged to a user survives a power cut, not only a
     // crash of the process. Writes are small, so the cost is small.
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // Read pages through a memory map instead of read() calls: a whole-feed
-    // render of a large conference reads the table end to end, and copying
-    // every page out of the OS cache was a tenth of its time.
-    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    // Read the first 64 MiB of the file through a memory map instead of
+    // read() calls: copying every page out of the OS cache was a tenth of a
+    // whole-feed render. Capped so that a very large database does not
+    // count its whole file in the process's resident memory.
+    conn.pragma_update(None, "mmap_size", 64i64 << 20)?;
     Ok(())
 }
 

@@ -5,6 +5,10 @@
 //! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
+//! - [`cache`]: rendered feeds by data version, precompressed
+//! - [`pages`]: the server-rendered HTML (templates in `templates/`)
+//! - [`ops`]: `/healthz` and `/metrics`
+//! - [`ratelimit`], [`logging`]: middleware
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;

@@ -88,8 +88,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: String,
 
-    /// Public URL of the service, used in feed links and UIDs
-    /// [default: http://<addr>].
+    /// Public URL of the service, used in feed links and UIDs (without it:
+    /// http:// and the listen address).
     #[arg(long, env = "CONFCAL_BASE_URL")]
     pub base_url: Option<String>,
 

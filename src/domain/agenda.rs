@@ -13,7 +13,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 const TOKEN_BYTES: usize = 32;
-/// Length of the base64url text of [`TOKEN_BYTES`] bytes.
+/// Length of the base64url text of the 32 random bytes of a token.
 pub const TOKEN_LEN: usize = 43;
 
 /// A raw agenda token. Its `Debug` never shows the secret.

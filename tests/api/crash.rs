@@ -67,19 +67,10 @@ fn titles(base: &str) -> HashMap<String, String> {
     .unwrap()
     .into_json()
     .unwrap();
-    j["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["id"].as_str().unwrap().to_owned(),
-                s["title"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    titles_of(&j)
 }
 
+/// id → title of the `sessions` of a document or an API listing.
 fn titles_of(doc: &Value) -> HashMap<String, String> {
     doc["sessions"]
         .as_array()

@@ -105,6 +105,35 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// Reads a ureq answer whatever its status (4xx and 5xx included);
+    /// a transport error fails the test. Repeated headers (Set-Cookie) are
+    /// kept, one entry each.
+    pub fn from_result(method: &str, path: &str, res: Result<ureq::Response, ureq::Error>) -> Resp {
+        let resp = match res {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .flat_map(|n| {
+                resp.all(&n)
+                    .into_iter()
+                    .map(|v| (n.clone(), v.to_owned()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
@@ -152,27 +181,7 @@ impl TestApp {
             Some(b) => req.send_bytes(b),
             None => req.call(),
         };
-        let resp = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                let v = resp.header(&n).unwrap_or_default().to_owned();
-                (n, v)
-            })
-            .collect();
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp::from_result(method, path, res)
     }
 
     pub fn get(&self, path: &str) -> Resp {

@@ -47,12 +47,12 @@ impl<'a> Browser<'a> {
             Some(f) => req.send_form(f),
             None => req.call(),
         };
-        let resp = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        for c in resp.all("set-cookie") {
+        let resp = Resp::from_result(method, path, res);
+        for (_, c) in resp
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
             let pair = c.split(';').next().unwrap();
             let (k, v) = pair.split_once('=').unwrap();
             if c.contains("Max-Age=0") {
@@ -61,24 +61,7 @@ impl<'a> Browser<'a> {
                 self.cookies.insert(k.to_owned(), v.to_owned());
             }
         }
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .flat_map(|n| {
-                resp.all(&n)
-                    .into_iter()
-                    .map(|v| (n.clone(), v.to_owned()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        resp
     }
 
     fn get(&mut self, path: &str) -> Resp {

@@ -355,6 +355,14 @@ pub fn read_document(reader: impl std::io::Read) -> Result<ScheduleDocument, Val
     Ok(doc)
 }
 
+/// Deserialises an already parsed JSON value, with the same field-naming
+/// errors as [`parse_json`] (no second trip through text).
+pub fn parse_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ValidationError> {
+    serde_path_to_error::deserialize(value).map_err(path_error)
+}
+
 fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ValidationError {
     let path = e.path().to_string();
     let inner = e.into_inner();

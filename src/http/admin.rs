@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
-use crate::domain::schedule::{parse_document, parse_json, SessionDoc};
+use crate::domain::schedule::{parse_document, parse_json, parse_value, SessionDoc};
 use crate::domain::ValidationError;
 
 /// Checks `Authorization: Bearer <token>` against the configured token.
@@ -132,7 +132,7 @@ pub async fn put_session(
             )))
         }
     }
-    let doc: SessionDoc = parse_json(value.to_string().as_bytes()).map_err(ApiError::unreadable)?;
+    let doc: SessionDoc = parse_value(value).map_err(ApiError::unreadable)?;
     let tz_slug = slug.clone();
     let conf = state.db(move |s| s.conference(&tz_slug)).await?;
     let data = doc

@@ -47,17 +47,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-impl StoreError {
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            StoreError::ConferenceNotFound(_)
-                | StoreError::SessionNotFound { .. }
-                | StoreError::AgendaNotFound
-        )
-    }
-}
-
 /// Whether a session is on. Cancelled sessions are kept, never deleted, so
 /// feeds can tell calendars about the cancellation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

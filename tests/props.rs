@@ -7,7 +7,8 @@
 //!   and every physical line is at most 75 octets;
 //! - for any zone in chrono-tz and any minute in 1970–2099, a session
 //!   starting then is read back at the same instant: DTSTART;TZID resolved
-//!   with the feed's own VTIMEZONE, or DTSTART in UTC.
+//!   with the feed's own VTIMEZONE as RFC 5545 reads it and as Outlook
+//!   does (MS-OXCICAL, see `support/vtimezone_reader.rs`), or DTSTART in UTC.
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::{Tz, TZ_VARIANTS};
@@ -16,6 +17,11 @@ use proptest::prelude::*;
 use confcal::domain::{Conference, ConferenceSlug, SessionData, SessionId};
 use confcal::ical::feed::{render, CalendarMeta, Event, Site};
 use confcal::ical::vtimezone::transitions;
+use reader::Vtimezone;
+
+#[path = "support/vtimezone_reader.rs"]
+#[allow(dead_code)]
+mod reader;
 use confcal::store::{SessionRecord, Status};
 
 const BASE: &str = "https://confcal.example";
@@ -224,9 +230,13 @@ proptest! {
                 Utc.from_utc_datetime(&local(utc))
             } else {
                 prop_assert_eq!(head, format!("{name};TZID={}", tz.name()));
-                let found = zone_rules.resolve(local(value));
-                prop_assert_eq!(found.len(), 1, "{} {} {:?}: {:?}", tz.name(), name, value, found);
-                found[0]
+                // As RFC 5545 reads the block, and as Outlook does.
+                let want = want.timestamp();
+                let found = zone_rules.resolve_rfc(local(value));
+                prop_assert_eq!(&found, &vec![want], "RFC 5545: {} {} {:?}", tz.name(), name, value);
+                let found = zone_rules.resolve_outlook(local(value));
+                prop_assert_eq!(&found, &vec![want], "MS-OXCICAL: {} {} {:?}", tz.name(), name, value);
+                DateTime::from_timestamp(want, 0).unwrap()
             };
             prop_assert_eq!(got, want, "{} {}: {}", tz.name(), name, value);
         }
@@ -242,71 +252,5 @@ fn last_minute() -> DateTime<Utc> {
 }
 
 fn local(v: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S").unwrap_or_else(|e| panic!("{v:?}: {e}"))
-}
-
-/// `+HHMM` or `+HHMMSS` in seconds east of UTC.
-fn offset(v: &str) -> i64 {
-    let sign = match &v[..1] {
-        "+" => 1,
-        "-" => -1,
-        _ => panic!("offset {v:?}"),
-    };
-    let d = &v[1..];
-    assert!(d.len() == 4 || d.len() == 6, "offset {v:?}");
-    let n = |r: std::ops::Range<usize>| d.get(r).map_or(0, |s| s.parse::<i64>().unwrap());
-    sign * (n(0..2) * 3600 + n(2..4) * 60 + n(4..6))
-}
-
-/// A VTIMEZONE of explicit observances (what confcal writes: no RRULE or
-/// RDATE, which this reader refuses).
-struct Vtimezone {
-    /// (onset as a UTC timestamp, offset from then on), by onset.
-    observances: Vec<(i64, i64)>,
-}
-
-impl Vtimezone {
-    fn read(lines: &[String], tzid: &str) -> Self {
-        let begin = lines
-            .iter()
-            .position(|l| l == "BEGIN:VTIMEZONE")
-            .expect("a VTIMEZONE");
-        assert_eq!(lines[begin + 1], format!("TZID:{tzid}"));
-        let mut observances = Vec::new();
-        let (mut dtstart, mut from, mut to) = (None, None, None);
-        for l in &lines[begin + 2..] {
-            if l == "END:VTIMEZONE" {
-                break;
-            }
-            assert!(!l.starts_with("RRULE") && !l.starts_with("RDATE"), "{l}");
-            if let Some(v) = l.strip_prefix("DTSTART:") {
-                dtstart = Some(local(v));
-            } else if let Some(v) = l.strip_prefix("TZOFFSETFROM:") {
-                from = Some(offset(v));
-            } else if let Some(v) = l.strip_prefix("TZOFFSETTO:") {
-                to = Some(offset(v));
-            } else if l == "END:STANDARD" || l == "END:DAYLIGHT" {
-                // DTSTART is a wall-clock time in the offset before the onset.
-                let onset = dtstart.take().unwrap().and_utc().timestamp() - from.take().unwrap();
-                observances.push((onset, to.take().unwrap()));
-            }
-        }
-        assert!(!observances.is_empty(), "an empty VTIMEZONE");
-        observances.sort();
-        Vtimezone { observances }
-    }
-
-    /// Every instant whose wall-clock time in this zone is `t`.
-    fn resolve(&self, t: NaiveDateTime) -> Vec<DateTime<Utc>> {
-        let wall = t.and_utc().timestamp();
-        let mut out = Vec::new();
-        for (i, &(onset, off)) in self.observances.iter().enumerate() {
-            let utc = wall - off;
-            let until = self.observances.get(i + 1).map_or(i64::MAX, |o| o.0);
-            if onset <= utc && utc < until {
-                out.push(DateTime::from_timestamp(utc, 0).unwrap());
-            }
-        }
-        out
-    }
+    reader::parse_local(v)
 }

@@ -124,7 +124,13 @@ pub fn render_conference_feed(
     let mut builder: Option<FeedBuilder<'_>> = None;
     let conf = store.each_session(slug, filter, |conf, session| {
         builder
-            .get_or_insert_with(|| FeedBuilder::new(&site_ref, conf.session_count.max(0) as usize))
+            .get_or_insert_with(|| {
+                let mut b = FeedBuilder::new(&site_ref, conf.session_count.max(0) as usize);
+                // The zone's rule comes from the whole conference, so every
+                // filtered feed of it carries the same VTIMEZONE.
+                b.plan_zone(conf.conference.tz, conference_window(conf));
+                b
+            })
             .push(&Event {
                 conference: &conf.conference,
                 session: &session,

@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use actix_web::web::Bytes;
-use chrono::{DateTime, LocalResult, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::vtimezone::write_vtimezone;
+use super::vtimezone::ZonePlan;
 use super::writer::{fmt_local, fmt_utc, IcalWriter};
 use crate::domain::Conference;
 use crate::store::{SessionRecord, Status};
@@ -65,6 +65,21 @@ pub fn session_page_url(base: &str, conference: &str, session: &str) -> String {
 /// Renders a whole VCALENDAR from events in memory.
 pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> Bytes {
     let mut b = FeedBuilder::new(site, events.len());
+    // Every zone's rule is chosen from all its events, before any is written.
+    let mut windows: BTreeMap<&'static str, (Tz, Window)> = BTreeMap::new();
+    for e in events {
+        let (s, end) = (e.session.data.start, e.session.data.end);
+        windows
+            .entry(e.conference.tz.name())
+            .and_modify(|(_, (a, b))| {
+                *a = (*a).min(s);
+                *b = (*b).max(end);
+            })
+            .or_insert((e.conference.tz, (s, end)));
+    }
+    for (tz, window) in windows.into_values() {
+        b.plan_zone(tz, window);
+    }
     for e in events {
         b.push(e);
     }
@@ -89,9 +104,9 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 pub struct FeedBuilder<'a> {
     site: &'a Site<'a>,
     events: IcalWriter,
-    /// For every zone used, the span its VTIMEZONE must cover; ordered by
-    /// name so the output is deterministic.
-    zones: BTreeMap<&'static str, (Tz, Window)>,
+    /// How every zone used is written; ordered by name so the output is
+    /// deterministic.
+    zones: BTreeMap<&'static str, ZonePlan>,
 }
 
 impl<'a> FeedBuilder<'a> {
@@ -110,25 +125,34 @@ impl<'a> FeedBuilder<'a> {
         }
     }
 
+    /// Chooses how `tz` is written from the span of instants its events
+    /// cover (see [`ZonePlan`]). A streaming caller plans each zone before
+    /// its first event, from what it knows of them all (a conference's first
+    /// start and last end); a zone never planned is planned from its first
+    /// event.
+    pub fn plan_zone(&mut self, tz: Tz, (first, last): Window) {
+        self.zones
+            .entry(tz.name())
+            .or_insert_with(|| ZonePlan::new(tz, first, last));
+    }
+
     pub fn push(&mut self, e: &Event<'_>) {
         let tz = e.conference.tz;
         let (s, end) = (e.session.data.start, e.session.data.end);
-        self.zones
+        let plan = self
+            .zones
             .entry(tz.name())
-            .and_modify(|(_, (a, b))| {
-                *a = (*a).min(s);
-                *b = (*b).max(end);
-            })
-            .or_insert((tz, (s, end)));
-        write_event(&mut self.events, e, self.site);
+            .or_insert_with(|| ZonePlan::new(tz, s, end));
+        write_event(&mut self.events, e, self.site, plan);
     }
 
     /// The whole calendar. `meta` comes last because it may depend on
     /// what was read along with the events (the conference record).
     pub fn finish(mut self, meta: &CalendarMeta) -> Bytes {
+        let (first, last) = meta.empty_window;
         self.zones
             .entry(meta.tz.name())
-            .or_insert((meta.tz, meta.empty_window));
+            .or_insert_with(|| ZonePlan::new(meta.tz, first, last));
         let mut events = self.events.finish().into_bytes();
         let mut w = IcalWriter::with_capacity(4096);
         w.begin("VCALENDAR");
@@ -144,8 +168,8 @@ impl<'a> FeedBuilder<'a> {
         w.raw("X-PUBLISHED-TTL", REFRESH);
         w.raw("SOURCE;VALUE=URI", &meta.source_url);
         w.raw("URL;VALUE=URI", &meta.page_url);
-        for (tz, (first, last)) in self.zones.into_values() {
-            write_vtimezone(&mut w, tz, first, last);
+        for plan in self.zones.values() {
+            plan.write(&mut w);
         }
         let header = w.finish();
         events.extend_from_slice(b"END:VCALENDAR\r\n");
@@ -163,18 +187,11 @@ impl<'a> FeedBuilder<'a> {
     }
 }
 
-/// True when the wall-clock time of `t` in `tz` names exactly one instant.
-/// In the repeated hour of a fall-back it names two, and parsers disagree on
-/// which one `DTSTART;TZID=…` means (RFC 5545 says the first; ical.js takes
-/// the second), so such times are written in UTC instead.
-fn unambiguous(tz: Tz, t: DateTime<Utc>) -> bool {
-    matches!(
-        tz.from_local_datetime(&t.with_timezone(&tz).naive_local()),
-        LocalResult::Single(_)
-    )
-}
-
-fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>) {
+/// Times go out as `DTSTART;TZID=…` local time where the zone's VTIMEZONE
+/// carries them right in every reader ([`ZonePlan::represents`]), and in
+/// UTC otherwise (the repeated hour of a fall-back, a year the zone's rule
+/// pair does not fit), which every reader reads the same.
+fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>, plan: &mut ZonePlan) {
     let c = e.conference;
     let s = e.session;
     let d = &s.data;
@@ -186,7 +203,7 @@ fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>) {
     w.raw("LAST-MODIFIED", &modified);
     w.raw("CREATED", &fmt_utc(&s.created));
     w.raw("SEQUENCE", &s.sequence.to_string());
-    if unambiguous(c.tz, d.start) && unambiguous(c.tz, d.end) {
+    if plan.represents(d.start) && plan.represents(d.end) {
         let name = format!("DTSTART;TZID={}", c.tz.name());
         w.raw(
             &name,

@@ -13,7 +13,10 @@ use chrono::{DateTime, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
 
+use confcal::ical::vtimezone::transitions;
+
 use crate::helpers::{fixture, repo_path, spawn_app, Resp, TestApp};
+use crate::vtimezone_reader::Vtimezone;
 
 // ---------------------------------------------------------------------------
 // Reading iCalendar
@@ -273,76 +276,62 @@ fn local_value(v: &str) -> NaiveDateTime {
         .unwrap_or_else(|e| panic!("bad DATE-TIME {v:?}: {e}"))
 }
 
-/// UTC-OFFSET `+0530`, `-0800` or `+HHMMSS` → seconds east of UTC.
-fn offset_seconds(s: &str) -> i32 {
-    let sign = match s.as_bytes().first() {
-        Some(b'+') => 1,
-        Some(b'-') => -1,
-        _ => panic!("bad UTC-OFFSET {s:?}"),
-    };
-    let d = &s[1..];
-    assert!(d.len() == 4 || d.len() == 6, "bad UTC-OFFSET {s:?}");
-    let num = |r: std::ops::Range<usize>| d.get(r).map_or(0, |x| x.parse::<i32>().unwrap());
-    sign * (num(0..2) * 3600 + num(2..4) * 60 + num(4..6))
-}
-
-/// A VTIMEZONE interpreter. Each observance starts at its DTSTART, read as
-/// local time in its TZOFFSETFROM (RFC 5545 §3.6.5), and from then on
-/// TZOFFSETTO is in force. Only explicit observances: an RRULE or RDATE
-/// fails the test instead of being misread.
+/// A VTIMEZONE as RFC 5545 and MS-OXCICAL readers see it (the reader in
+/// `tests/support/vtimezone_reader.rs`, which shares no code with confcal).
 struct Zone {
     tzid: String,
-    /// (onset in UTC seconds, offset from then on), sorted by onset.
-    onsets: Vec<(i64, i32)>,
+    block: Vtimezone,
 }
 
 impl Zone {
     fn read(c: &Comp) -> Zone {
-        let mut onsets = Vec::new();
+        let tzid = c.prop("TZID").value.clone();
+        let mut lines = vec!["BEGIN:VTIMEZONE".to_owned(), format!("TZID:{tzid}")];
         for o in &c.subs {
             assert!(
                 o.name == "STANDARD" || o.name == "DAYLIGHT",
                 "{} in VTIMEZONE",
                 o.name
             );
-            assert!(o.opt("RRULE").is_none() && o.opt("RDATE").is_none());
             assert!(!o.prop("TZNAME").value.is_empty());
-            let from = offset_seconds(&o.prop("TZOFFSETFROM").value);
-            let start = local_value(&o.prop("DTSTART").value).and_utc().timestamp();
-            onsets.push((
-                start - i64::from(from),
-                offset_seconds(&o.prop("TZOFFSETTO").value),
-            ));
+            lines.push(format!("BEGIN:{}", o.name));
+            for p in &o.props {
+                assert!(p.params.is_empty(), "{} has parameters", p.name);
+                lines.push(format!("{}:{}", p.name, p.value));
+            }
+            lines.push(format!("END:{}", o.name));
         }
-        onsets.sort();
-        Zone {
-            tzid: c.prop("TZID").value.clone(),
-            onsets,
-        }
+        lines.push("END:VTIMEZONE".to_owned());
+        let block = Vtimezone::read(&lines, &tzid);
+        // Outlook must be able to take it as one rule pair.
+        block.outlook_pair();
+        Zone { tzid, block }
     }
 
-    /// The offset in force at UTC second `ts`; None before the first onset
-    /// (the block does not cover `ts`).
+    /// The offset in force at UTC second `ts`, which RFC 5545 and Outlook
+    /// readers must agree on; None before the block's first onset.
     fn offset_at(&self, ts: i64) -> Option<i32> {
-        self.onsets
-            .iter()
-            .take_while(|(at, _)| *at <= ts)
-            .last()
-            .map(|(_, to)| *to)
+        let rfc = self.block.rfc_offset(ts)?;
+        assert_eq!(
+            rfc,
+            self.block.outlook_offset(ts),
+            "{} at {ts}: RFC 5545 and MS-OXCICAL readers disagree",
+            self.tzid
+        );
+        Some(rfc as i32)
     }
 
-    /// Every UTC instant `u` whose wall time is `local`, i.e. with
-    /// `local - offset_at(u) == u`: one normally, two in a repeated hour,
-    /// none in a skipped one.
+    /// Every UTC instant whose wall time is `local`, the same for both
+    /// readers: one normally, two in a repeated hour, none in a skipped one.
     fn resolve(&self, local: NaiveDateTime) -> Vec<i64> {
-        let l = local.and_utc().timestamp();
-        let offsets: BTreeSet<i32> = self.onsets.iter().map(|o| o.1).collect();
-        let found: BTreeSet<i64> = offsets
-            .into_iter()
-            .map(|o| l - i64::from(o))
-            .filter(|&u| self.offset_at(u).map(i64::from) == Some(l - u))
-            .collect();
-        found.into_iter().collect()
+        let rfc = self.block.resolve_rfc(local);
+        assert_eq!(
+            rfc,
+            self.block.resolve_outlook(local),
+            "{} {local}: RFC 5545 and MS-OXCICAL readers disagree",
+            self.tzid
+        );
+        rfc
     }
 }
 
@@ -417,7 +406,9 @@ fn ambiguous(tz: Tz, t: DateTime<Utc>) -> bool {
 // The app
 // ---------------------------------------------------------------------------
 
-const FIXTURES: [&str; 3] = [
+const FIXTURES: [&str; 5] = [
+    "la-2006.json",
+    "sydney-2012.json",
     "dst-la-2012.json",
     "lord-howe-2012.json",
     "kolkata-2012.json",
@@ -441,7 +432,7 @@ const FEEDS: &[(&str, &str)] = &[
     ("pycon-us-2012", "room=Nowhere"),
 ];
 
-/// The seeded app plus the three DST/escaping fixtures.
+/// The seeded app plus the DST/escaping fixtures.
 fn app_with_fixtures() -> TestApp {
     let app = spawn_app();
     for f in FIXTURES {
@@ -848,15 +839,21 @@ fn event_times_are_the_instants_the_data_meant() {
             }
         }
     }
-    // The fixtures' sessions touching 2012-11-04 01:00–02:00 in Los Angeles
-    // and 2012-04-01 01:30–02:00 at Lord Howe.
+    // The fixtures' sessions touching 2012-11-04 01:00–02:00 and
+    // 2006-10-29 01:00–02:00 in Los Angeles, 2012-04-01 01:30–02:00 at Lord
+    // Howe and 2012-04-01 02:00–03:00 in Sydney.
     let expected: BTreeSet<String> = [
         "dst-lab/fall-into-repeat",
         "dst-lab/fall-first-0130",
         "dst-lab/fall-repeat-full-hour",
         "dst-lab/fall-second-0130",
+        "la-2006/fall-first-0130",
+        "la-2006/fall-into-repeat",
+        "la-2006/fall-second-0130",
         "lhi-2012/sun-first-0140",
         "lhi-2012/sun-second-0140",
+        "sydney-2012/sun-first-0230",
+        "sydney-2012/sun-second-0230",
     ]
     .into_iter()
     .map(String::from)
@@ -905,10 +902,15 @@ fn served_vtimezones_match_chrono_tz() {
         assert!(!zones.is_empty());
         for zone in zones.values() {
             let tz: Tz = zone.tzid.parse().expect("TZID is an IANA name");
+            let changes = transitions(tz);
             let probes = (a..=b)
                 .step_by(3600)
                 .chain([b])
-                .chain(zone.onsets.iter().flat_map(|o| [o.0 - 1, o.0]))
+                .chain(
+                    changes
+                        .iter()
+                        .flat_map(|t| [t.at.timestamp() - 1, t.at.timestamp()]),
+                )
                 .filter(|ts| (a..=b).contains(ts));
             for ts in probes {
                 assert_eq!(

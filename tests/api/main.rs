@@ -15,3 +15,6 @@ mod ops;
 mod pages;
 mod secrets;
 mod sessions;
+#[path = "../support/vtimezone_reader.rs"]
+#[allow(dead_code)]
+mod vtimezone_reader;

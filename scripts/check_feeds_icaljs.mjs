@@ -1,20 +1,21 @@
-#!/usr/bin/env node
 /**
  * Check confcal's served iCalendar feeds with Mozilla's ical.js (2.x).
  *
  * Why this exists: a feed is correct only when independent implementations
  * read from it the same instants we meant. expected_instants.py says what we
- * meant (from the schedule documents, via Python's zoneinfo); this script
- * fetches {BASE_URL}/conferences/{slug}/sessions.ics for every conference in
- * it and resolves every DTSTART/DTEND with ical.js, using only the feed's own
- * VTIMEZONE components (ical.js ships no zone database: each VTIMEZONE of the
- * feed is registered with ICAL.TimezoneService, and ical.js also prefers the
- * calendar's own definition when it parses a TZID).
+ * meant (from the schedule documents, via Python's zoneinfo) and
+ * feed_plan.py which served feeds must hold which sessions; this script
+ * fetches every feed of the plan and resolves every DTSTART/DTEND with
+ * ical.js, using only the feed's own VTIMEZONE components (ical.js ships no
+ * zone database: each VTIMEZONE of the feed is registered with
+ * ICAL.TimezoneService, and ical.js also prefers the calendar's own
+ * definition when it parses a TZID).
  *
- * Every expected session must appear exactly once (UID "{id}.{conference}@..."),
- * with the same start and end instants, and no other event may appear.
+ * Every planned session must appear exactly once (UID "{id}.{conference}@..."),
+ * with the same start and end instants, and no other event may appear (the
+ * same contract as feedcheck.py's for the Python readers).
  *
- * Usage: node scripts/check_feeds_icaljs.mjs EXPECTED.json BASE_URL
+ * Usage: node scripts/check_feeds_icaljs.mjs PLAN.json
  * Needs: (cd scripts && npm ci)   # ical.js from scripts/package-lock.json
  */
 import { readFileSync } from 'node:fs';
@@ -42,19 +43,20 @@ function instant(vevent, name, feedZones) {
   return iso(time.toUnixTime());
 }
 
-/** Check one conference's feed; push problems; return the number matched. */
-async function checkConference(base, conf, expected, problems) {
-  const url = `${base.replace(/\/+$/, '')}/conferences/${conf}/sessions.ics`;
+/** Check one feed of the plan; push problems; return the number matched. */
+async function checkFeed(feed, problems) {
+  const { name, url } = feed;
+  const expected = new Map(feed.events.map((e) => [`${e.id}.${e.conference}`, e]));
   let calendar;
   try {
     const resp = await fetch(url);
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     calendar = new ICAL.Component(ICAL.parse(await resp.text()));
   } catch (err) {
-    for (const id of expected.keys()) problems.push(`${conf}/${id}: feed ${url} unusable: ${err.message}`);
+    for (const e of expected.values()) problems.push(`${name}: ${e.conference}/${e.id}: feed unusable: ${err.message}`);
     return 0;
   }
-  if (!calendar.hasProperty('x-wr-timezone')) problems.push(`${conf}: calendar has no X-WR-TIMEZONE`);
+  if (!calendar.hasProperty('x-wr-timezone')) problems.push(`${name}: calendar has no X-WR-TIMEZONE`);
 
   // Only this feed's zones: forget any registered for an earlier feed.
   ICAL.TimezoneService.reset();
@@ -69,20 +71,20 @@ async function checkConference(base, conf, expected, problems) {
   for (const vevent of calendar.getAllSubcomponents('vevent')) {
     const uid = String(vevent.getFirstPropertyValue('uid') ?? '');
     const at = uid.indexOf('@');
-    const key = at < 0 ? '' : uid.slice(0, at);
-    const id = key.endsWith(`.${conf}`) ? key.slice(0, -conf.length - 1) : null;
-    if (id === null || !expected.has(id)) {
-      problems.push(`${conf}: unexpected event UID ${JSON.stringify(uid)}`);
+    const key = at < 0 ? null : uid.slice(0, at);
+    if (key === null || !expected.has(key)) {
+      problems.push(`${name}: unexpected event UID ${JSON.stringify(uid)}`);
       continue;
     }
-    seen.set(id, [...(seen.get(id) ?? []), vevent]);
+    seen.set(key, [...(seen.get(key) ?? []), vevent]);
   }
 
   let passed = 0;
-  for (const [id, [wantStart, wantEnd]] of expected) {
-    const events = seen.get(id) ?? [];
+  for (const [key, e] of expected) {
+    const where = `${name}: ${e.conference}/${e.id}`;
+    const events = seen.get(key) ?? [];
     if (events.length !== 1) {
-      problems.push(`${conf}/${id}: found ${events.length} events, expected exactly 1`);
+      problems.push(`${where}: found ${events.length} events, expected exactly 1`);
       continue;
     }
     let start, end;
@@ -90,11 +92,11 @@ async function checkConference(base, conf, expected, problems) {
       start = instant(events[0], 'dtstart', feedZones);
       end = instant(events[0], 'dtend', feedZones);
     } catch (err) {
-      problems.push(`${conf}/${id}: ${err.message}`);
+      problems.push(`${where}: ${err.message}`);
       continue;
     }
-    if (start !== wantStart || end !== wantEnd) {
-      problems.push(`${conf}/${id}: read ${start}..${end}, expected ${wantStart}..${wantEnd}`);
+    if (start !== e.start_utc || end !== e.end_utc) {
+      problems.push(`${where}: read ${start}..${end}, expected ${e.start_utc}..${e.end_utc}`);
       continue;
     }
     passed += 1;
@@ -103,22 +105,21 @@ async function checkConference(base, conf, expected, problems) {
 }
 
 async function main(argv) {
-  if (argv.length !== 2) {
-    console.error('usage: check_feeds_icaljs.mjs EXPECTED.json BASE_URL');
+  if (argv.length !== 1) {
+    console.error('usage: check_feeds_icaljs.mjs PLAN.json');
     return 2;
   }
-  const rows = JSON.parse(readFileSync(argv[0], 'utf8'));
-  const byConf = new Map();
-  for (const row of rows) {
-    if (!byConf.has(row.conference)) byConf.set(row.conference, new Map());
-    byConf.get(row.conference).set(row.id, [row.start_utc, row.end_utc]);
-  }
+  const plan = JSON.parse(readFileSync(argv[0], 'utf8'));
   const problems = [];
   let passed = 0;
-  for (const [conf, expected] of byConf) passed += await checkConference(argv[1], conf, expected, problems);
+  let total = 0;
+  for (const feed of plan) {
+    total += feed.events.length;
+    passed += await checkFeed(feed, problems);
+  }
   for (const line of problems) console.log(line);
   console.log(`${LABEL}: ${passed} passed, ${problems.length} failed`);
-  return problems.length || passed !== rows.length ? 1 : 0;
+  return problems.length || passed !== total ? 1 : 0;
 }
 
 process.exitCode = await main(process.argv.slice(2));

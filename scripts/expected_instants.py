@@ -6,8 +6,9 @@ implementations read from it the same instants we meant.  This script says
 what we meant, without any of the Rust code: it reads schedule documents
 (data/*.json, tests/fixtures/*.json) and resolves every session's start and
 end with Python's zoneinfo (which falls back to the `tzdata` pip package when
-the system has no zone database).  check_feeds_python.py and
-check_feeds_icaljs.mjs then compare the served feeds against its output.
+the system has no zone database).  feed_plan.py turns its output into the
+list of served feeds to check, and the check_feeds_* readers compare what
+they read from those feeds against it.
 
 Rules, failing loudly when a document breaks them:
   * "2012-11-04T01:30-07:00" (explicit offset) is taken at that offset, and the

@@ -314,16 +314,22 @@ pub async fn respond(
     cache_control: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let variant = Variant::negotiate(req);
-    let modified =
-        SystemTime::UNIX_EPOCH + Duration::from_secs(r.last_modified.timestamp().max(0) as u64);
+    let now = HttpDate::from(SystemTime::now());
+    let modified = settled_last_modified(r.last_modified, SystemTime::from(now));
     let fresh = not_modified(req, &r, modified);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
+    // Date is set here, from the clock reading Last-Modified was judged
+    // by, so the two can never disagree (actix's own Date is a cached
+    // reading up to half a second old).
+    res.insert_header((header::DATE, now));
+    if let Some(modified) = modified {
+        res.insert_header((header::LAST_MODIFIED, HttpDate::from(modified)));
+    }
     res.insert_header((header::ETAG, r.etag_of(variant)))
-        .insert_header((header::LAST_MODIFIED, HttpDate::from(modified)))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, "Accept-Encoding"));
     if fresh {
@@ -360,9 +366,30 @@ pub async fn respond(
     }
 }
 
+/// The `Last-Modified` to send for data last changed at `changed`, judged
+/// at `now` (whole seconds): `None` while that second lasts.
+///
+/// HTTP dates have one-second resolution. A client that fetched during the
+/// second of a change and then revalidated with `If-Modified-Since` would be
+/// told 304 for a second change in that same second; sending the date only
+/// once its second is over means any client holding it fetched after every
+/// change of that second (RFC 9110 §8.8.2.2 calls such a date a strong
+/// validator for this reason). It also keeps `Last-Modified` from ever being
+/// later than `Date` (§8.8.2.1). Clients still get the ETag meanwhile.
+pub fn settled_last_modified(changed: DateTime<Utc>, now: SystemTime) -> Option<SystemTime> {
+    let changed = SystemTime::UNIX_EPOCH + Duration::from_secs(changed.timestamp().max(0) as u64);
+    let now_secs = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
+    let changed_secs = changed
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (changed_secs < now_secs).then_some(changed)
+}
+
 /// RFC 9110 §13.2.2: If-None-Match decides when present; otherwise
-/// If-Modified-Since (second precision, like our timestamps).
-fn not_modified(req: &HttpRequest, r: &Rendered, modified: SystemTime) -> bool {
+/// If-Modified-Since (second precision, like our timestamps), and only
+/// against a settled `Last-Modified` (see [`settled_last_modified`]).
+fn not_modified(req: &HttpRequest, r: &Rendered, modified: Option<SystemTime>) -> bool {
     let headers = req.headers();
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
@@ -371,9 +398,35 @@ fn not_modified(req: &HttpRequest, r: &Rendered, modified: SystemTime) -> bool {
             .map(str::trim)
             .any(|t| t == "*" || r.matches(t));
     }
+    let Some(modified) = modified else {
+        return false;
+    };
     headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<HttpDate>().ok())
         .is_some_and(|since| modified <= SystemTime::from(since))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn last_modified_waits_for_its_second_to_end() {
+        let changed = Utc.with_ymd_and_hms(2012, 3, 9, 22, 0, 0).unwrap();
+        let at = |secs: u64, millis: u64| {
+            SystemTime::UNIX_EPOCH
+                + Duration::from_secs(changed.timestamp() as u64 + secs)
+                + Duration::from_millis(millis)
+        };
+        assert_eq!(settled_last_modified(changed, at(0, 0)), None);
+        assert_eq!(settled_last_modified(changed, at(0, 999)), None);
+        assert_eq!(settled_last_modified(changed, at(1, 0)), Some(at(0, 0)));
+        assert_eq!(settled_last_modified(changed, at(3600, 5)), Some(at(0, 0)));
+        // A clock behind the data (stepped back) never yields a future date.
+        let earlier = SystemTime::UNIX_EPOCH + Duration::from_secs(changed.timestamp() as u64 - 5);
+        assert_eq!(settled_last_modified(changed, earlier), None);
+    }
 }

@@ -64,13 +64,14 @@ impl Store {
     }
 
     /// What an agenda feed is rendered from, as one string: the agenda's
-    /// last change and the version of every conference it has stars in.
+    /// version (bumped by every change to it, several in one second
+    /// included) and the version of every conference it has stars in.
     /// Any star, unstar, rotation or change to a starred conference changes
     /// it. Unknown tokens are [`StoreError::AgendaNotFound`].
     pub fn agenda_stamp(&self, hash: &TokenHash) -> Result<String, StoreError> {
         self.conn()?
             .prepare_cached(
-                "SELECT a.last_modified || '/' || coalesce((
+                "SELECT a.version || '/' || coalesce((
                      SELECT group_concat(v, ',') FROM (
                          SELECT DISTINCT c.id || ':' || c.version AS v
                          FROM agenda_stars st
@@ -217,7 +218,8 @@ fn agenda_by_hash(conn: &Connection, hash: &TokenHash) -> Result<(i64, AgendaRec
 
 fn touch(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "UPDATE agendas SET last_modified = max(?2, last_modified + 1) WHERE id = ?1",
+        "UPDATE agendas SET version = version + 1, last_modified = max(?2, last_modified) \
+         WHERE id = ?1",
     )?
     .execute(params![id, to_ts(now)])?;
     Ok(())

@@ -7,9 +7,13 @@
 //! every feed byte-identical.
 //!
 //! `last_modified` is whole seconds (what iCalendar and HTTP dates carry),
-//! and a change moves it to `max(now, previous + 1)`: two changes within one
-//! second still get distinct times, so `If-Modified-Since` can never answer
-//! 304 for a change made in the same second as the client's last fetch.
+//! and a change moves it to the time of the change (never back, should the
+//! clock step back): never into the future, so no `Last-Modified`, DTSTAMP
+//! or API `last_modified` is later than the clock (RFC 9110 §8.8.2.1). Two
+//! changes in one second share it; what tells them apart is `version` (the
+//! caches' stamp) and the ETag, and `Last-Modified` is withheld while its
+//! second lasts (see `http::feeds::respond`), so `If-Modified-Since` cannot
+//! hide the second change.
 
 use std::collections::HashMap;
 
@@ -254,7 +258,7 @@ fn write_session(
             tx.prepare_cached(
                 "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
                  room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
-                 status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified + 1) \
+                 status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
                  WHERE conference_id = ?1 AND slug = ?2",
             )?
             .execute(params![
@@ -283,7 +287,7 @@ fn cancel(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE sessions SET status = ?3, sequence = sequence + 1, last_modified = max(?4, last_modified + 1) \
+        "UPDATE sessions SET status = ?3, sequence = sequence + 1, last_modified = max(?4, last_modified) \
          WHERE conference_id = ?1 AND slug = ?2",
     )?
     .execute(params![
@@ -304,7 +308,7 @@ fn bump(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE sessions SET sequence = sequence + 1, last_modified = max(?3, last_modified + 1) \
+        "UPDATE sessions SET sequence = sequence + 1, last_modified = max(?3, last_modified) \
          WHERE conference_id = ?1 AND slug = ?2",
     )?
     .execute(params![conf_id, id.as_str(), to_ts(now)])?;
@@ -317,7 +321,7 @@ fn bump_conference(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "UPDATE conferences SET version = version + 1, last_modified = max(?2, last_modified + 1) WHERE id = ?1",
+        "UPDATE conferences SET version = version + 1, last_modified = max(?2, last_modified) WHERE id = ?1",
     )?
     .execute(params![conf_id, to_ts(now)])?;
     Ok(())

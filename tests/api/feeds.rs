@@ -608,11 +608,38 @@ fn etag(r: &Resp) -> String {
     r.header("etag").expect("ETag").to_owned()
 }
 
+fn http_date(r: &Resp, name: &str) -> Option<DateTime<Utc>> {
+    let v = r.header(name)?;
+    Some(
+        DateTime::parse_from_rfc2822(v)
+            .unwrap_or_else(|e| panic!("{name} {v:?}: {e}"))
+            .with_timezone(&Utc),
+    )
+}
+
+/// The response's Last-Modified, which must not be later than its Date
+/// (RFC 9110 §8.8.2.1).
 fn last_modified(r: &Resp) -> DateTime<Utc> {
-    let v = r.header("last-modified").expect("Last-Modified");
-    DateTime::parse_from_rfc2822(v)
-        .unwrap_or_else(|e| panic!("Last-Modified {v:?}: {e}"))
-        .with_timezone(&Utc)
+    let lm = http_date(r, "last-modified").expect("Last-Modified");
+    assert!(
+        lm <= http_date(r, "date").expect("Date"),
+        "Last-Modified after Date"
+    );
+    lm
+}
+
+/// GET once the data's last change is a second old: Last-Modified is only
+/// sent once its second is over (so that If-Modified-Since cannot hide a
+/// second change made in it), which takes at most a second.
+fn get_settled(app: &TestApp, path: &str) -> Resp {
+    for _ in 0..40 {
+        let r = get_ics(app, path);
+        if r.header("last-modified").is_some() {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{path}: no Last-Modified two seconds after the last change");
 }
 
 // ---------------------------------------------------------------------------
@@ -685,7 +712,7 @@ fn feed_headers_head_and_compression() {
         ),
         (JINJA_ICS, "attachment; filename=\"dismantling-jinja.ics\""),
     ] {
-        let r = get_ics(&app, path);
+        let r = get_settled(&app, path);
         assert_eq!(r.header("content-disposition"), Some(disposition));
         let cache = r.header("cache-control").expect("Cache-Control");
         assert!(
@@ -925,6 +952,71 @@ fn served_vtimezones_match_chrono_tz() {
     }
 }
 
+/// Writes in quick succession: no response's Last-Modified is ever later
+/// than its Date, nor any DTSTAMP/LAST-MODIFIED later than the clock, and
+/// a client revalidating with the Last-Modified it was given always sees a
+/// change made after its fetch, even within the same second.
+#[test]
+fn last_modified_is_never_after_date_and_never_hides_a_change() {
+    let app = spawn_app();
+    let path = "/conferences/pycon-us-2012/sessions/dismantling-jinja.ics";
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("data/pycon-us-2012.json")).unwrap(),
+    )
+    .unwrap();
+    let mut session = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "dismantling-jinja")
+        .unwrap()
+        .clone();
+    // Dates each response carried, to revalidate with after later writes.
+    let mut held: Vec<String> = Vec::new();
+    for i in 0..40 {
+        session["title"] = json!(format!("Dismantling Jinja, take {i}"));
+        let w = app.admin(
+            "PUT",
+            "/api/conferences/pycon-us-2012/sessions/dismantling-jinja",
+            &session,
+        );
+        assert_eq!(w.status, 200, "{}", w.text());
+        // Every date a client holds predates this write: it must not 304.
+        for date in &held {
+            let r = app.request("GET", path, &[("If-Modified-Since", date)], None);
+            assert_eq!(r.status, 200, "If-Modified-Since {date} hid write {i}");
+        }
+        let r = get_ics(&app, path);
+        let date = http_date(&r, "date").expect("Date");
+        if let Some(lm) = http_date(&r, "last-modified") {
+            assert!(
+                lm <= date,
+                "write {i}: Last-Modified {lm} after Date {date}"
+            );
+            held.push(r.header("last-modified").unwrap().to_owned());
+        }
+        let cal = parse(&r.text());
+        let ev = cal.subs("VEVENT").next().expect("the talk");
+        for prop in ["DTSTAMP", "LAST-MODIFIED"] {
+            let t = utc_value(&ev.prop(prop).value);
+            assert!(t <= Utc::now(), "write {i}: {prop} {t} is in the future");
+        }
+        if i % 10 == 9 {
+            // Let a second pass now and then, so some dates settle.
+            let settled = get_settled(&app, path);
+            held.push(settled.header("last-modified").unwrap().to_owned());
+            let r = app.request(
+                "GET",
+                path,
+                &[("If-Modified-Since", held.last().unwrap())],
+                None,
+            );
+            assert_eq!(r.status, 304, "an unchanged talk revalidates by date");
+        }
+    }
+    assert!(!held.is_empty());
+}
+
 /// 7. A change through the admin API reaches the feeds: 304 turns into 200,
 ///    ETag/SEQUENCE/LAST-MODIFIED move; an import that changes nothing
 ///    changes no byte; a cancellation shows as STATUS:CANCELLED.
@@ -932,7 +1024,7 @@ fn served_vtimezones_match_chrono_tz() {
 fn updates_reach_subscribers() {
     let app = spawn_app();
     let filtered = "/conferences/pycon-us-2012/sessions.ics?day=2012-03-09&room=E2";
-    let before = get_ics(&app, PYCON);
+    let before = get_settled(&app, PYCON);
     let before_e2 = get_ics(&app, filtered);
     let (tag0, lm0) = (etag(&before), last_modified(&before));
     let lm0_header = before.header("last-modified").unwrap().to_owned();
@@ -974,6 +1066,7 @@ fn updates_reach_subscribers() {
     let r1 = inm(PYCON, &tag0);
     assert_eq!(r1.status, 200);
     assert_eq!(ims(PYCON, &lm0_header).status, 200);
+    let r1 = get_settled(&app, PYCON);
     // The talk left the E2 feed, so that feed changed too.
     assert_eq!(inm(filtered, &etag(&before_e2)).status, 200);
     assert_ne!(etag(&r1), tag0);

@@ -6,6 +6,7 @@ mod cache;
 mod corpus;
 mod crash;
 mod feeds;
+mod golden;
 mod helpers;
 mod import_cli;
 mod injection;

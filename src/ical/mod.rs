@@ -1,10 +1,12 @@
 //! iCalendar output: where feeds are rendered.
 //!
-//! - [`writer`]: content lines (escape, fold at 75 octets, CRLF)
+//! - [`writer`]: content lines (escape, quote parameters, fold at 75
+//!   octets, CRLF)
 //! - [`vtimezone`]: VTIMEZONE blocks generated from the tz database that
 //!   chrono-tz carries
 //! - [`feed`]: a calendar of sessions (conference feeds, single talks,
-//!   agendas)
+//!   agendas), with the feed options (alarms, compact descriptions)
+//! - [`colors`]: the CSS3 colour names RFC 7986 COLOR takes
 //!
 //! Hand-written rather than built with the `icalendar` crate: that crate
 //! injects DTSTAMP/UID into every component (wrong inside a VTIMEZONE), has

@@ -50,6 +50,7 @@ fn renderer(c: &mut Criterion) {
             page_url: "http://localhost/".into(),
             tz: conf.tz,
             empty_window: (records[0].data.start, records[0].data.end),
+            color: None,
         };
         let site = Site {
             base_url: "http://localhost",

@@ -182,6 +182,9 @@ pub fn generate(args: &GenerateArgs) -> ScheduleDocument {
             timezone: "America/Los_Angeles".into(),
             venue: Some("Santa Clara Convention Center".into()),
             url: None,
+            address: None,
+            geo: None,
+            color: None,
         },
         sessions,
     }
@@ -213,6 +216,8 @@ fn session(
         abstract_: abstract_text(rng),
         notes: rng.chance(5).then(|| "Coverage video note".to_owned()),
         url: None,
+        kind: None,
+        links: Vec::new(),
     }
 }
 

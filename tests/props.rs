@@ -33,6 +33,9 @@ fn conference(tz: Tz) -> Conference {
         tz,
         venue: None,
         url: None,
+        address: None,
+        geo: None,
+        color: None,
     }
 }
 
@@ -49,6 +52,8 @@ fn session(start: DateTime<Utc>, end: DateTime<Utc>, abstract_: String) -> Sessi
             abstract_,
             notes: None,
             url: None,
+            kind: None,
+            links: vec![],
         },
         status: Status::Confirmed,
         sequence: 0,
@@ -66,6 +71,7 @@ fn feed(conf: &Conference, s: &SessionRecord) -> String {
         page_url: format!("{BASE}/"),
         tz: conf.tz,
         empty_window: (s.data.start, s.data.end),
+        color: None,
     };
     let site = Site {
         base_url: BASE,

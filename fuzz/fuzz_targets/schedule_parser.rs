@@ -11,7 +11,8 @@
 use libfuzzer_sys::fuzz_target;
 
 use confcal::domain::schedule::{parse_document, read_document, ScheduleDocument};
-use confcal::ical::feed::{render, CalendarMeta, Event, Site};
+use confcal::domain::FeedOptions;
+use confcal::ical::feed::{render_with, CalendarMeta, Event, Site};
 use confcal::store::{SessionRecord, Status};
 
 fuzz_target!(|data: &[u8]| {
@@ -64,21 +65,31 @@ fuzz_target!(|data: &[u8]| {
         page_url: "https://fuzz.example/".into(),
         tz: schedule.conference.tz,
         empty_window: (first, last),
+        color: schedule.conference.color.clone(),
     };
     let site = Site {
         base_url: "https://fuzz.example",
         uid_host: "fuzz.example",
     };
-    let body = render(&meta, &events, &site);
-    let text = std::str::from_utf8(&body).expect("UTF-8 feed");
-    assert!(text.ends_with("END:VCALENDAR\r\n"));
-    for line in text.split_terminator("\r\n") {
-        assert!(line.len() <= 75, "line of {} octets: {line:?}", line.len());
-        assert!(!line.contains(['\r', '\n']), "bare CR/LF in {line:?}");
+    // Full, and with every rendering option on.
+    for options in [
+        FeedOptions::default(),
+        FeedOptions {
+            alarm: Some(15),
+            compact: true,
+        },
+    ] {
+        let body = render_with(&meta, &events, &site, options);
+        let text = std::str::from_utf8(&body).expect("UTF-8 feed");
+        assert!(text.ends_with("END:VCALENDAR\r\n"));
+        for line in text.split_terminator("\r\n") {
+            assert!(line.len() <= 75, "line of {} octets: {line:?}", line.len());
+            assert!(!line.contains(['\r', '\n']), "bare CR/LF in {line:?}");
+        }
+        let vevents = text
+            .split_terminator("\r\n")
+            .filter(|l| *l == "BEGIN:VEVENT")
+            .count();
+        assert_eq!(vevents, schedule.sessions.len(), "one VEVENT per session");
     }
-    let vevents = text
-        .split_terminator("\r\n")
-        .filter(|l| *l == "BEGIN:VEVENT")
-        .count();
-    assert_eq!(vevents, schedule.sessions.len(), "one VEVENT per session");
 });

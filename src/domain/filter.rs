@@ -32,6 +32,10 @@ pub struct SessionFilter {
     pub speakers: Vec<String>,
     pub tracks: Vec<String>,
     pub q: Vec<String>,
+    /// Only sessions of these kinds (a session without a kind matches none).
+    pub kinds: Vec<String>,
+    /// Not sessions of these kinds (a session without a kind always passes).
+    pub not_kinds: Vec<String>,
     pub status: StatusFilter,
 }
 
@@ -39,19 +43,28 @@ impl SessionFilter {
     /// Parses an URL query string. Unknown keys are an error rather than
     /// ignored, so a typo (`rooms=E2`) does not silently give every session.
     pub fn from_query(query: &str) -> Result<Self, ValidationError> {
-        Self::parse(query, true)
+        Self::parse(query, true, false)
+    }
+
+    /// For pages: like [`SessionFilter::from_query`], and the feed options
+    /// (`alarm`, `compact`) are let through, since a page hands them on to
+    /// the feed URL it offers (parse them with
+    /// [`super::FeedOptions::from_query`]).
+    pub fn from_page_query(query: &str) -> Result<Self, ValidationError> {
+        Self::parse(query, true, true)
     }
 
     /// For feeds: like [`SessionFilter::from_query`] but `status` is not
     /// accepted at all (feeds always carry cancelled sessions, so that
     /// calendars learn of cancellations), and the status is `All`.
     pub fn from_feed_query(query: &str) -> Result<Self, ValidationError> {
-        let mut f = Self::parse(query, false)?;
+        let mut f = Self::parse(query, false, true)?;
         f.status = StatusFilter::All;
         Ok(f)
     }
 
-    fn parse(query: &str, allow_status: bool) -> Result<Self, ValidationError> {
+    /// `options`: skip the feed options' keys (their own parser reads them).
+    fn parse(query: &str, allow_status: bool, options: bool) -> Result<Self, ValidationError> {
         let mut f = SessionFilter::default();
         let mut status_seen = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -76,6 +89,9 @@ impl SessionFilter {
                         f.q.push(v);
                     }
                 }
+                "kind" => f.kinds.push(kind(key, value)?),
+                "not_kind" => f.not_kinds.push(kind(key, value)?),
+                k if options && super::feed_options::KEYS.contains(&k) => {}
                 "status" if !allow_status => return Err(ValidationError::new(
                     "status",
                     "feeds always include cancelled sessions, so calendars learn of cancellations",
@@ -97,12 +113,10 @@ impl SessionFilter {
                         }
                     }
                 }
-                other => {
-                    return Err(ValidationError::new(
-                        truncate(other),
-                        "unknown filter; use day, room, speaker, track, q or status",
-                    ))
-                }
+                other => return Err(ValidationError::new(
+                    truncate(other),
+                    "unknown filter; use day, room, speaker, track, q, kind, not_kind or status",
+                )),
             }
         }
         for (key, n) in [
@@ -111,6 +125,8 @@ impl SessionFilter {
             ("speaker", f.speakers.len()),
             ("track", f.tracks.len()),
             ("q", f.q.len()),
+            ("kind", f.kinds.len()),
+            ("not_kind", f.not_kinds.len()),
         ] {
             if n > MAX_VALUES {
                 return Err(ValidationError::new(
@@ -132,6 +148,8 @@ impl SessionFilter {
             &mut self.speakers,
             &mut self.tracks,
             &mut self.q,
+            &mut self.kinds,
+            &mut self.not_kinds,
         ] {
             v.sort();
             v.dedup();
@@ -144,9 +162,13 @@ impl SessionFilter {
             && self.speakers.is_empty()
             && self.tracks.is_empty()
             && self.q.is_empty()
+            && self.kinds.is_empty()
+            && self.not_kinds.is_empty()
     }
 
-    /// The normalised query string (status left out): `day=…&room=…`.
+    /// The normalised query string (status left out): `day=…&room=…`. New
+    /// keys go last, so filters without them keep the strings (cache keys,
+    /// SOURCE URLs) they always had.
     pub fn canonical(&self) -> String {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         for d in &self.days {
@@ -157,6 +179,8 @@ impl SessionFilter {
             ("speaker", &self.speakers),
             ("track", &self.tracks),
             ("q", &self.q),
+            ("kind", &self.kinds),
+            ("not_kind", &self.not_kinds),
         ] {
             for v in vs {
                 s.append_pair(k, v);
@@ -224,6 +248,11 @@ fn text(key: &str, v: &str) -> Result<String, ValidationError> {
     Ok(v.to_owned())
 }
 
+/// A kind as a filter value: compared lowercase, as kinds are stored.
+fn kind(key: &str, v: &str) -> Result<String, ValidationError> {
+    super::schedule::parse_kind(&v.to_lowercase()).map_err(|m| ValidationError::new(key, m))
+}
+
 fn truncate(s: &str) -> String {
     s.chars().take(40).collect()
 }
@@ -280,6 +309,48 @@ mod tests {
         );
         let many = vec!["room=x"; MAX_VALUES + 1].join("&");
         assert_eq!(SessionFilter::from_query(&many).unwrap_err().field, "room");
+    }
+
+    #[test]
+    fn kinds() {
+        let f = SessionFilter::from_query("not_kind=break&kind=Talk&kind=keynote&not_kind=break")
+            .unwrap();
+        assert_eq!(f.kinds, ["keynote", "talk"]);
+        assert_eq!(f.not_kinds, ["break"]);
+        assert!(!f.is_empty());
+        assert_eq!(f.canonical(), "kind=keynote&kind=talk&not_kind=break");
+        for (q, field) in [
+            ("kind=", "kind"),
+            ("kind=coffee+break", "kind"),
+            ("not_kind=a_b", "not_kind"),
+            ("kind=%E2%98%95", "kind"),
+        ] {
+            assert_eq!(
+                SessionFilter::from_query(q).unwrap_err().field,
+                field,
+                "{q}"
+            );
+        }
+        let long = format!("kind={}", "k".repeat(41));
+        assert_eq!(SessionFilter::from_query(&long).unwrap_err().field, "kind");
+    }
+
+    #[test]
+    fn feed_options_pass_only_where_a_feed_url_is_made() {
+        assert_eq!(
+            SessionFilter::from_query("alarm=10").unwrap_err().field,
+            "alarm"
+        );
+        let f = SessionFilter::from_feed_query("room=E2&alarm=10&compact=1").unwrap();
+        assert_eq!(f.canonical(), "room=E2");
+        let f = SessionFilter::from_page_query("alarm=10&room=E2").unwrap();
+        assert_eq!(f.canonical(), "room=E2");
+        assert_eq!(
+            SessionFilter::from_feed_query("alarms=10")
+                .unwrap_err()
+                .field,
+            "alarms"
+        );
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! data people send us. Nothing here knows about SQL or HTTP.
 
 pub mod agenda;
+pub mod feed_options;
 pub mod filter;
 pub mod ids;
 pub mod localtime;
 pub mod schedule;
 
+pub use feed_options::FeedOptions;
 pub use filter::SessionFilter;
 pub use ids::{ConferenceSlug, SessionId};
-pub use schedule::{Conference, Schedule, ScheduleDocument, SessionData};
+pub use schedule::{Conference, Geo, Link, Schedule, ScheduleDocument, SessionData};
 
 /// A rule broken by input, with the path of the offending field
 /// (`sessions[3].start`) so the person who wrote it can find it.

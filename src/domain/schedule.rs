@@ -29,6 +29,14 @@ pub mod limits {
     pub const NOTES: usize = 5_000;
     pub const URL: usize = 2_000;
     pub const SESSIONS: usize = 200_000;
+    /// A kind is a word (`talk`, `lightning-talk`), not a description.
+    pub const KIND: usize = 40;
+    /// Slides, video, code, a pad: twenty is far beyond any real talk, and
+    /// every link is a line of every event's DESCRIPTION.
+    pub const LINKS: usize = 20;
+    pub const LINK_TITLE: usize = 100;
+    /// One postal address line; it is repeated in every event's LOCATION.
+    pub const ADDRESS: usize = 300;
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -48,6 +56,30 @@ pub struct ConferenceDoc {
     pub venue: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// The newer optional fields are left out of an export when absent, so
+    /// documents of data that never used them export as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<GeoDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
+/// `{"lat": 37.4039, "lon": -121.974}`: WGS 84 degrees.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoDoc {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// `{"title": "Slides", "url": "https://…"}`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkDoc {
+    pub title: String,
+    pub url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -69,6 +101,10 @@ pub struct SessionDoc {
     pub notes: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<LinkDoc>,
 }
 
 /// A conference's own data (what the `conferences` table holds).
@@ -79,6 +115,56 @@ pub struct Conference {
     pub tz: Tz,
     pub venue: Option<String>,
     pub url: Option<String>,
+    /// The venue's postal address, the last part of every LOCATION.
+    pub address: Option<String>,
+    pub geo: Option<Geo>,
+    /// `#rrggbb`, lowercase.
+    pub color: Option<String>,
+}
+
+/// A point on the map, validated: both coordinates finite and in range.
+///
+/// The fields are private so that no NaN can ever be in one, which is what
+/// makes the `Eq` below (and so `Conference: Eq`) honest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geo {
+    lat: f64,
+    lon: f64,
+}
+
+impl Eq for Geo {}
+
+impl Geo {
+    pub fn new(lat: f64, lon: f64) -> Result<Geo, ValidationError> {
+        for (field, v, max) in [("lat", lat, 90.0), ("lon", lon, 180.0)] {
+            if !v.is_finite() || !(-max..=max).contains(&v) {
+                return Err(ValidationError::new(
+                    field,
+                    format!("{v} is not a number from -{max} to {max}"),
+                ));
+            }
+        }
+        // -0.0 and 0.0 are the same place; keep one spelling of it.
+        Ok(Geo {
+            lat: lat + 0.0,
+            lon: lon + 0.0,
+        })
+    }
+
+    pub fn lat(&self) -> f64 {
+        self.lat
+    }
+
+    pub fn lon(&self) -> f64 {
+        self.lon
+    }
+}
+
+/// A link of a session: slides, video, code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub title: String,
+    pub url: String,
 }
 
 /// The content of a session: everything a change to which must reach
@@ -95,6 +181,9 @@ pub struct SessionData {
     pub abstract_: String,
     pub notes: Option<String>,
     pub url: Option<String>,
+    /// `talk`, `keynote`, `break`: see [`parse_kind`].
+    pub kind: Option<String>,
+    pub links: Vec<Link>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +235,12 @@ impl ScheduleDocument {
                 timezone: c.tz.name().to_owned(),
                 venue: c.venue.clone(),
                 url: c.url.clone(),
+                address: c.address.clone(),
+                geo: c.geo.map(|g| GeoDoc {
+                    lat: g.lat(),
+                    lon: g.lon(),
+                }),
+                color: c.color.clone(),
             },
             sessions: schedule
                 .sessions
@@ -175,6 +270,18 @@ impl ConferenceDoc {
             tz,
             venue: opt_line("conference.venue", &self.venue, limits::NAME)?,
             url: opt_url("conference.url", &self.url)?,
+            address: opt_line("conference.address", &self.address, limits::ADDRESS)?,
+            geo: self
+                .geo
+                .map(|g| Geo::new(g.lat, g.lon))
+                .transpose()
+                .map_err(|e| e.within("conference.geo", None))?,
+            color: self
+                .color
+                .as_deref()
+                .map(parse_color)
+                .transpose()
+                .map_err(|m| ValidationError::new("conference.color", m))?,
         })
     }
 }
@@ -234,7 +341,34 @@ impl SessionDoc {
                 .transpose()?
                 .filter(|n| !n.is_empty()),
             url: opt_url("url", &self.url)?,
+            kind: self
+                .kind
+                .as_deref()
+                .map(parse_kind)
+                .transpose()
+                .map_err(|m| ValidationError::new("kind", m))?,
+            links: self.validate_links()?,
         })
+    }
+
+    fn validate_links(&self) -> Result<Vec<Link>, ValidationError> {
+        if self.links.len() > limits::LINKS {
+            return Err(ValidationError::new(
+                "links",
+                format!("at most {} links", limits::LINKS),
+            ));
+        }
+        self.links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let title = line(&format!("links[{i}].title"), &l.title, limits::LINK_TITLE)?;
+                let field = format!("links[{i}].url");
+                let url = opt_url(&field, &Some(l.url.clone()))?
+                    .ok_or_else(|| ValidationError::new(field, "must not be empty"))?;
+                Ok(Link { title, url })
+            })
+            .collect()
     }
 
     pub fn from_data(s: &SessionData, tz: Tz) -> Self {
@@ -249,7 +383,48 @@ impl SessionDoc {
             abstract_: s.abstract_.clone(),
             notes: s.notes.clone(),
             url: s.url.clone(),
+            kind: s.kind.clone(),
+            links: s
+                .links
+                .iter()
+                .map(|l| LinkDoc {
+                    title: l.title.clone(),
+                    url: l.url.clone(),
+                })
+                .collect(),
         }
+    }
+}
+
+/// A session kind: 1–40 characters of `a-z`, `0-9` and `-`. A closed
+/// alphabet because kinds are filter values in feed URLs and parts of file
+/// names, and lowercase only so that `kind=Talk` and `kind=talk` can never
+/// name two different things.
+pub fn parse_kind(s: &str) -> Result<String, String> {
+    let ok = (1..=limits::KIND).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "{:?} is not a kind: use 1 to {} characters of a-z, 0-9 and - (such as talk, keynote, break)",
+            s.chars().take(60).collect::<String>(),
+            limits::KIND
+        ))
+    }
+}
+
+/// A colour as `#rrggbb` (either case in, lowercase out).
+pub fn parse_color(s: &str) -> Result<String, String> {
+    match s.strip_prefix('#') {
+        Some(hex) if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(s.to_ascii_lowercase())
+        }
+        _ => Err(format!(
+            "{:?} is not a colour of the form #rrggbb (such as #1e90ff)",
+            s.chars().take(60).collect::<String>()
+        )),
     }
 }
 
@@ -509,12 +684,194 @@ mod tests {
     }
 
     #[test]
+    fn kinds_and_links() {
+        let mut s = session("a", "2012-03-09T14:00", "2012-03-09T15:00");
+        s["kind"] = "lightning-talk".into();
+        s["links"] = serde_json::json!([
+            {"title": " Slides ", "url": "https://example.com/slides.pdf"},
+            {"title": "Video", "url": "http://example.com/v?id=1 2"}
+        ]);
+        let v = doc(serde_json::json!([s.clone()])).validate().unwrap();
+        let d = &v.sessions[0];
+        assert_eq!(d.kind.as_deref(), Some("lightning-talk"));
+        assert_eq!(d.links[0].title, "Slides");
+        assert_eq!(d.links[1].url, "http://example.com/v?id=1%202");
+        for (field, value, path) in [
+            ("kind", serde_json::json!("Talk"), "sessions[0].kind"),
+            ("kind", serde_json::json!(""), "sessions[0].kind"),
+            (
+                "kind",
+                serde_json::json!("coffee break"),
+                "sessions[0].kind",
+            ),
+            (
+                "kind",
+                serde_json::json!("k".repeat(41)),
+                "sessions[0].kind",
+            ),
+            ("kind", serde_json::json!("pause-café"), "sessions[0].kind"),
+            (
+                "links",
+                serde_json::json!([{"title": "x", "url": "javascript:alert(1)"}]),
+                "sessions[0].links[0].url",
+            ),
+            (
+                "links",
+                serde_json::json!([{"title": "x", "url": "ftp://example.com/a"}]),
+                "sessions[0].links[0].url",
+            ),
+            (
+                "links",
+                serde_json::json!([{"title": "ok", "url": "https://a.example"}, {"title": "x", "url": ""}]),
+                "sessions[0].links[1].url",
+            ),
+            (
+                "links",
+                serde_json::json!([{"title": "", "url": "https://a.example"}]),
+                "sessions[0].links[0].title",
+            ),
+            (
+                "links",
+                serde_json::json!([{"title": "a\nb", "url": "https://a.example"}]),
+                "sessions[0].links[0].title",
+            ),
+            (
+                "links",
+                serde_json::json!([{"title": "t".repeat(limits::LINK_TITLE + 1), "url": "https://a.example"}]),
+                "sessions[0].links[0].title",
+            ),
+            (
+                "links",
+                serde_json::json!(vec![
+                    serde_json::json!({"title": "t", "url": "https://a.example"});
+                    limits::LINKS + 1
+                ]),
+                "sessions[0].links",
+            ),
+        ] {
+            let mut bad = s.clone();
+            bad[field] = value;
+            let e = doc(serde_json::json!([bad])).validate().unwrap_err();
+            assert_eq!(e.field, path, "{e:?}");
+        }
+        let v = doc(serde_json::json!([session(
+            "a",
+            "2012-03-09T14:00",
+            "2012-03-09T15:00"
+        )]))
+        .validate()
+        .unwrap();
+        assert_eq!(
+            (v.sessions[0].kind.as_ref(), v.sessions[0].links.len()),
+            (None, 0)
+        );
+    }
+
+    #[test]
+    fn venue_address_geo_and_color() {
+        let mut d = doc(serde_json::json!([]));
+        d.conference.address = Some(" 5001 Great America Pkwy, Santa Clara, CA 95054 ".into());
+        d.conference.geo = Some(GeoDoc {
+            lat: 37.4039,
+            lon: -121.974,
+        });
+        d.conference.color = Some("#1E90FF".into());
+        let c = d.clone().validate().unwrap().conference;
+        assert_eq!(
+            c.address.as_deref(),
+            Some("5001 Great America Pkwy, Santa Clara, CA 95054")
+        );
+        assert_eq!(
+            (c.geo.unwrap().lat(), c.geo.unwrap().lon()),
+            (37.4039, -121.974)
+        );
+        assert_eq!(c.color.as_deref(), Some("#1e90ff"), "stored lowercase");
+        // The edges are places too; -0 is written as 0.
+        assert!(Geo::new(90.0, 180.0).is_ok() && Geo::new(-90.0, -180.0).is_ok());
+        assert!(Geo::new(-0.0, -0.0).unwrap().lat().is_sign_positive());
+        for (lat, lon, field) in [
+            (90.5, 0.0, "conference.geo.lat"),
+            (-91.0, 0.0, "conference.geo.lat"),
+            (0.0, 180.01, "conference.geo.lon"),
+            (f64::NAN, 0.0, "conference.geo.lat"),
+            (0.0, f64::INFINITY, "conference.geo.lon"),
+        ] {
+            let mut bad = d.clone();
+            bad.conference.geo = Some(GeoDoc { lat, lon });
+            assert_eq!(bad.validate().unwrap_err().field, field, "{lat} {lon}");
+        }
+        for color in [
+            "1e90ff",
+            "#1e90f",
+            "#1e90ffaa",
+            "#ggg000",
+            "blue",
+            "",
+            "#1e90f\u{e9}",
+        ] {
+            let mut bad = d.clone();
+            bad.conference.color = Some(color.into());
+            assert_eq!(
+                bad.validate().unwrap_err().field,
+                "conference.color",
+                "{color:?}"
+            );
+        }
+        let mut bad = d.clone();
+        bad.conference.address = Some("line one\nline two".into());
+        assert_eq!(bad.validate().unwrap_err().field, "conference.address");
+        let mut bad = d;
+        bad.conference.address = Some("a".repeat(limits::ADDRESS + 1));
+        assert_eq!(bad.validate().unwrap_err().field, "conference.address");
+        // Unknown keys inside geo are an error like everywhere else.
+        let e = serde_json::from_value::<GeoDoc>(serde_json::json!({"lat": 1, "lng": 2}));
+        assert!(e.is_err());
+    }
+
+    #[test]
     fn export_round_trips() {
-        let d = doc(serde_json::json!([
+        let mut with_fields = session("c", "2012-03-09T16:00", "2012-03-09T17:00");
+        with_fields["kind"] = "keynote".into();
+        with_fields["links"] =
+            serde_json::json!([{"title": "Slides", "url": "https://e.example/s"}]);
+        let mut d = doc(serde_json::json!([
             session("a", "2012-11-04T01:30-07:00", "2012-11-04T01:30-08:00"),
-            session("b", "2012-03-09T14:00:30", "2012-03-09T15:00")
+            session("b", "2012-03-09T14:00:30", "2012-03-09T15:00"),
+            with_fields
         ]));
+        d.conference.address = Some("5001 Great America Pkwy".into());
+        d.conference.geo = Some(GeoDoc {
+            lat: 37.4039,
+            lon: -121.974,
+        });
+        d.conference.color = Some("#AA0000".into());
         let v = d.validate().unwrap();
-        assert_eq!(ScheduleDocument::from_schedule(&v).validate().unwrap(), v);
+        let again = ScheduleDocument::from_schedule(&v);
+        assert_eq!(again.clone().validate().unwrap(), v);
+        // Through JSON text too, as `confcal export` writes it.
+        let text = serde_json::to_string(&again).unwrap();
+        assert_eq!(
+            parse_document(text.as_bytes()).unwrap().validate().unwrap(),
+            v
+        );
+        // Absent fields stay absent in an export (documents of data that
+        // never used them export as before).
+        let plain = doc(serde_json::json!([session(
+            "a",
+            "2012-03-09T14:00",
+            "2012-03-09T15:00"
+        )]))
+        .validate()
+        .unwrap();
+        let text = serde_json::to_string(&ScheduleDocument::from_schedule(&plain)).unwrap();
+        for key in [
+            "\"kind\"",
+            "\"links\"",
+            "\"address\"",
+            "\"geo\"",
+            "\"color\"",
+        ] {
+            assert!(!text.contains(key), "{key} in {text}");
+        }
     }
 }

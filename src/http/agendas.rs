@@ -15,6 +15,7 @@ use super::feeds::{serve_feed, SiteOwned, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::schedule::parse_json;
+use crate::domain::FeedOptions;
 use crate::ical::feed::{self, CalendarMeta, Event};
 use crate::store::{AgendaView, SessionRecord, Status};
 
@@ -242,12 +243,17 @@ pub async fn feed(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let t = token(&path)?;
+    let options =
+        FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
     let hash = t.hash();
     let site = SiteOwned::of(&state);
     serve_feed(
         &state,
         &req,
-        Key::Agenda(hash.0),
+        Key::Agenda {
+            hash: hash.0,
+            options,
+        },
         move |s| s.agenda_stamp(&hash),
         move |s| {
             // Stamp first, then data: if a change lands in between, the
@@ -255,7 +261,7 @@ pub async fn feed(
             // request (seeing the new stamp) renders again. Never stale.
             let stamp = s.agenda_stamp(&hash)?;
             let view = s.agenda(&hash)?;
-            let body = render_feed(&site, &t, &view);
+            let body = render_feed(&site, &t, &view, options);
             Ok((
                 stamp,
                 Rendered::new(
@@ -270,7 +276,12 @@ pub async fn feed(
     .await
 }
 
-pub fn render_feed(site: &SiteOwned, t: &AgendaToken, view: &AgendaView) -> Bytes {
+pub fn render_feed(
+    site: &SiteOwned,
+    t: &AgendaToken,
+    view: &AgendaView,
+    options: FeedOptions,
+) -> Bytes {
     let events: Vec<Event<'_>> = view
         .sessions
         .iter()
@@ -281,13 +292,25 @@ pub fn render_feed(site: &SiteOwned, t: &AgendaToken, view: &AgendaView) -> Byte
         .collect();
     let name = view.agenda.name.as_deref().unwrap_or(DEFAULT_NAME);
     let tz = events.first().map_or(chrono_tz::UTC, |e| e.conference.tz);
+    let query = options.canonical();
     let meta = CalendarMeta {
         name: name.to_owned(),
         description: format!("{name}: starred sessions, kept up to date by confcal."),
-        source_url: format!("{}/agendas/{}.ics", site.base_url, t.expose()),
+        source_url: format!(
+            "{}/agendas/{}.ics{}",
+            site.base_url,
+            t.expose(),
+            if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            }
+        ),
         page_url: format!("{}/agendas/{}", site.base_url, t.expose()),
         tz,
         empty_window: (view.agenda.created, view.agenda.created),
+        // Starred talks of many conferences: no one conference's colour.
+        color: None,
     };
-    feed::render(&meta, &events, &site.site())
+    feed::render_with(&meta, &events, &site.site(), options)
 }

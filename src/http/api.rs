@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::{conf_slug, session_id, ApiError, AppState};
-use crate::domain::SessionFilter;
+use crate::domain::{Link, SessionFilter};
 use crate::store::{ConferenceRecord, SessionRecord, Status};
 
 #[derive(Serialize)]
@@ -16,6 +16,9 @@ pub struct ConferenceJson<'a> {
     pub timezone: &'a str,
     pub venue: Option<&'a str>,
     pub url: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub geo: Option<GeoJson>,
+    pub color: Option<&'a str>,
     pub session_count: i64,
     pub start: Option<String>,
     pub end: Option<String>,
@@ -33,6 +36,12 @@ impl<'a> ConferenceJson<'a> {
             timezone: c.tz.name(),
             venue: c.venue.as_deref(),
             url: c.url.as_deref(),
+            address: c.address.as_deref(),
+            geo: c.geo.map(|g| GeoJson {
+                lat: g.lat(),
+                lon: g.lon(),
+            }),
+            color: c.color.as_deref(),
             session_count: rec.session_count,
             start: rec.first_start.map(|t| local_rfc3339(t, c.tz)),
             end: rec.last_end.map(|t| local_rfc3339(t, c.tz)),
@@ -41,6 +50,13 @@ impl<'a> ConferenceJson<'a> {
             feed_url: format!("{base}/conferences/{}/sessions.ics", c.slug),
         }
     }
+}
+
+/// `{"lat": 37.4039, "lon": -121.974}`, as the schedule document has it.
+#[derive(Serialize)]
+pub struct GeoJson {
+    pub lat: f64,
+    pub lon: f64,
 }
 
 #[derive(Serialize)]
@@ -56,6 +72,8 @@ pub struct SessionJson<'a> {
     pub abstract_: &'a str,
     pub notes: Option<&'a str>,
     pub url: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub links: &'a [Link],
     pub status: Status,
     pub sequence: i64,
     pub created: String,
@@ -78,6 +96,8 @@ impl<'a> SessionJson<'a> {
             abstract_: &d.abstract_,
             notes: d.notes.as_deref(),
             url: d.url.as_deref(),
+            kind: d.kind.as_deref(),
+            links: &d.links,
             status: s.status,
             sequence: s.sequence,
             created: utc_rfc3339(s.created),

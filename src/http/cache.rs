@@ -26,15 +26,29 @@ use actix_web::web::Bytes;
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
 
-/// Which feed.
+use crate::domain::FeedOptions;
+
+/// Which feed, rendered how: the feed options (alarms, compact) give other
+/// bytes from the same data, so they are part of the key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     /// A conference feed with a canonical filter query.
-    Conference { slug: String, filter: String },
+    Conference {
+        slug: String,
+        filter: String,
+        options: FeedOptions,
+    },
     /// A single talk's `.ics`.
-    Session { slug: String, id: String },
+    Session {
+        slug: String,
+        id: String,
+        options: FeedOptions,
+    },
     /// An agenda feed, by token hash (never by token).
-    Agenda([u8; 32]),
+    Agenda {
+        hash: [u8; 32],
+        options: FeedOptions,
+    },
 }
 
 /// A rendered feed and its validators.
@@ -401,7 +415,27 @@ mod tests {
         Key::Conference {
             slug: s.into(),
             filter: String::new(),
+            options: FeedOptions::default(),
         }
+    }
+
+    #[test]
+    fn options_are_part_of_the_key() {
+        let c = FeedCache::new(1 << 20);
+        c.insert(key("a"), "v1".into(), 7, rendered("plain"));
+        let with_alarm = Key::Conference {
+            slug: "a".into(),
+            filter: String::new(),
+            options: FeedOptions {
+                alarm: Some(10),
+                compact: false,
+            },
+        };
+        assert!(c.get(&with_alarm, "v1", 7).is_none());
+        assert!(c.get_verified(&with_alarm, 7).is_none());
+        c.insert(with_alarm.clone(), "v1".into(), 7, rendered("alarmed"));
+        assert_eq!(&c.get(&with_alarm, "v1", 7).unwrap().body[..], b"alarmed");
+        assert_eq!(&c.get(&key("a"), "v1", 7).unwrap().body[..], b"plain");
     }
 
     #[test]

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use super::cache::{Key, Rendered, Variant};
 use super::{conf_slug, session_id, ApiError, AppState};
-use crate::domain::{ConferenceSlug, SessionFilter, SessionId};
+use crate::domain::feed_options::join_query;
+use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId};
 use crate::ical::feed::{self, CalendarMeta, Event, FeedBuilder, Site};
 use crate::store::{ConferenceRecord, Store, StoreError};
 
@@ -86,7 +87,7 @@ where
     respond(req, rendered, cache_control).await
 }
 
-/// `GET|HEAD /conferences/{conf}/sessions.ics?day=…&room=…`
+/// `GET|HEAD /conferences/{conf}/sessions.ics?day=…&room=…&alarm=…&compact=…`
 pub async fn conference_feed(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -95,9 +96,11 @@ pub async fn conference_feed(
     let slug = conf_slug(&path)?;
     let filter =
         SessionFilter::from_feed_query(req.query_string()).map_err(ApiError::unreadable)?;
+    let options = FeedOptions::from_query(req.query_string()).map_err(ApiError::unreadable)?;
     let key = Key::Conference {
         slug: slug.to_string(),
         filter: filter.canonical(),
+        options,
     };
     let site = SiteOwned::of(&state);
     let s2 = slug.clone();
@@ -106,7 +109,7 @@ pub async fn conference_feed(
         &req,
         key,
         move |s| s.conference_version(&s2).map(|v| v.to_string()),
-        move |s| render_conference_feed(s, &slug, &filter, &site),
+        move |s| render_conference_feed(s, &slug, &filter, options, &site),
         PUBLIC_CACHE,
     )
     .await
@@ -118,6 +121,7 @@ pub fn render_conference_feed(
     store: &Store,
     slug: &ConferenceSlug,
     filter: &SessionFilter,
+    options: FeedOptions,
     site: &SiteOwned,
 ) -> Result<(String, Rendered), StoreError> {
     let site_ref = site.site();
@@ -125,7 +129,11 @@ pub fn render_conference_feed(
     let conf = store.each_session(slug, filter, |conf, session| {
         builder
             .get_or_insert_with(|| {
-                let mut b = FeedBuilder::new(&site_ref, conf.session_count.max(0) as usize);
+                let mut b = FeedBuilder::with_options(
+                    &site_ref,
+                    conf.session_count.max(0) as usize,
+                    options,
+                );
                 // The zone's rule comes from the whole conference, so every
                 // filtered feed of it carries the same VTIMEZONE.
                 b.plan_zone(conf.conference.tz, conference_window(conf));
@@ -136,9 +144,11 @@ pub fn render_conference_feed(
                 session: &session,
             });
     })?;
-    let builder = builder.unwrap_or_else(|| FeedBuilder::new(&site_ref, 0));
+    let builder = builder.unwrap_or_else(|| FeedBuilder::with_options(&site_ref, 0, options));
     let c = &conf.conference;
-    let query = filter.canonical();
+    // The options too: SOURCE must give back this very feed, and the page
+    // hands them on to the feed URL it offers.
+    let query = join_query(&filter.canonical(), &options.canonical());
     let suffix = if query.is_empty() {
         String::new()
     } else {
@@ -161,6 +171,7 @@ pub fn render_conference_feed(
         page_url: format!("{}/conferences/{}{suffix}", site.base_url, c.slug),
         tz: c.tz,
         empty_window: conference_window(&conf),
+        color: c.color.clone(),
     };
     let body = builder.finish(&meta);
     Ok((
@@ -186,9 +197,12 @@ pub async fn session_ics(
 ) -> Result<HttpResponse, ApiError> {
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
+    let options =
+        FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
     let key = Key::Session {
         slug: slug.to_string(),
         id: id.to_string(),
+        options,
     };
     let site = SiteOwned::of(&state);
     let s2 = slug.clone();
@@ -197,7 +211,7 @@ pub async fn session_ics(
         &req,
         key,
         move |s| s.conference_version(&s2).map(|v| v.to_string()),
-        move |s| render_session_ics(s, &slug, &id, &site),
+        move |s| render_session_ics(s, &slug, &id, options, &site),
         PUBLIC_CACHE,
     )
     .await
@@ -207,27 +221,37 @@ fn render_session_ics(
     store: &Store,
     slug: &ConferenceSlug,
     id: &SessionId,
+    options: FeedOptions,
     site: &SiteOwned,
 ) -> Result<(String, Rendered), StoreError> {
     let (conf, session) = store.session(slug, id)?;
     let c = &conf.conference;
     let d = &session.data;
+    let query = options.canonical();
     let meta = CalendarMeta {
         name: format!("{} · {}", c.name, d.title),
         description: format!("{} at {}", d.title, c.name),
         source_url: format!(
-            "{}/conferences/{}/sessions/{}.ics",
-            site.base_url, c.slug, d.id
+            "{}/conferences/{}/sessions/{}.ics{}",
+            site.base_url,
+            c.slug,
+            d.id,
+            if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            }
         ),
         page_url: feed::session_page_url(&site.base_url, c.slug.as_str(), d.id.as_str()),
         tz: c.tz,
         empty_window: (d.start, d.end),
+        color: c.color.clone(),
     };
     let events = [Event {
         conference: c,
         session: &session,
     }];
-    let body = feed::render(&meta, &events, &site.site());
+    let body = feed::render_with(&meta, &events, &site.site(), options);
     Ok((
         conf.version.to_string(),
         Rendered::new(
@@ -267,6 +291,12 @@ pub fn calendar_name(conf: &ConferenceRecord, f: &SessionFilter) -> String {
         let q: Vec<String> = f.q.iter().map(|q| format!("“{q}”")).collect();
         parts.push(q.join(" or "));
     }
+    if !f.kinds.is_empty() {
+        parts.push(f.kinds.join(" or "));
+    }
+    if !f.not_kinds.is_empty() {
+        parts.push(format!("without {}", f.not_kinds.join(" or ")));
+    }
     parts.join(" · ")
 }
 
@@ -281,7 +311,9 @@ pub fn feed_filename(slug: &str, f: &SessionFilter) -> String {
         .chain(f.rooms.iter().cloned())
         .chain(f.speakers.iter().cloned())
         .chain(f.tracks.iter().cloned())
-        .chain(f.q.iter().cloned());
+        .chain(f.q.iter().cloned())
+        .chain(f.kinds.iter().cloned())
+        .chain(f.not_kinds.iter().map(|k| format!("without-{k}")));
     for v in values {
         let part: String = v
             .chars()

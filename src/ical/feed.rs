@@ -11,9 +11,10 @@ use actix_web::web::Bytes;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::colors::nearest_css3_name;
 use super::vtimezone::ZonePlan;
 use super::writer::{fmt_local, fmt_utc, IcalWriter};
-use crate::domain::Conference;
+use crate::domain::{Conference, FeedOptions};
 use crate::store::{SessionRecord, Status};
 
 pub const PRODID: &str = "-//confcal//confcal 0.1//EN";
@@ -35,6 +36,8 @@ pub struct CalendarMeta {
     pub tz: Tz,
     /// The window that zone's VTIMEZONE covers when the feed has no events.
     pub empty_window: (DateTime<Utc>, DateTime<Utc>),
+    /// `#rrggbb`: COLOR (as the nearest CSS3 name) and X-APPLE-CALENDAR-COLOR.
+    pub color: Option<String>,
 }
 
 /// One VEVENT's worth of data.
@@ -64,7 +67,17 @@ pub fn session_page_url(base: &str, conference: &str, session: &str) -> String {
 
 /// Renders a whole VCALENDAR from events in memory.
 pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> Bytes {
-    let mut b = FeedBuilder::new(site, events.len());
+    render_with(meta, events, site, FeedOptions::default())
+}
+
+/// [`render`] with feed options (alarms, compact descriptions).
+pub fn render_with(
+    meta: &CalendarMeta,
+    events: &[Event<'_>],
+    site: &Site<'_>,
+    options: FeedOptions,
+) -> Bytes {
+    let mut b = FeedBuilder::with_options(site, events.len(), options);
     // Every zone's rule is chosen from all its events, before any is written.
     let mut windows: BTreeMap<&'static str, (Tz, Window)> = BTreeMap::new();
     for e in events {
@@ -107,6 +120,7 @@ pub struct FeedBuilder<'a> {
     /// How every zone used is written; ordered by name so the output is
     /// deterministic.
     zones: BTreeMap<&'static str, ZonePlan>,
+    options: FeedOptions,
 }
 
 impl<'a> FeedBuilder<'a> {
@@ -114,10 +128,17 @@ impl<'a> FeedBuilder<'a> {
     /// with a real abstract, and over-reserving a little beats a dozen
     /// reallocations of a megabyte buffer.
     pub fn new(site: &'a Site<'a>, expected: usize) -> Self {
+        Self::with_options(site, expected, FeedOptions::default())
+    }
+
+    /// A compact feed's events are about half the size: reserve for that.
+    pub fn with_options(site: &'a Site<'a>, expected: usize, options: FeedOptions) -> Self {
+        let per_event = if options.compact { 800 } else { 1600 };
         FeedBuilder {
+            options,
             site,
             events: {
-                let mut buf = String::with_capacity(HEADER_GAP + expected * 1600);
+                let mut buf = String::with_capacity(HEADER_GAP + expected * per_event);
                 buf.push_str(&" ".repeat(HEADER_GAP));
                 IcalWriter::from_string(buf)
             },
@@ -143,7 +164,7 @@ impl<'a> FeedBuilder<'a> {
             .zones
             .entry(tz.name())
             .or_insert_with(|| ZonePlan::new(tz, s, end));
-        write_event(&mut self.events, e, self.site, plan);
+        write_event(&mut self.events, e, self.site, self.options, plan);
     }
 
     /// The whole calendar. `meta` comes last because it may depend on
@@ -168,6 +189,12 @@ impl<'a> FeedBuilder<'a> {
         w.raw("X-PUBLISHED-TTL", REFRESH);
         w.raw("SOURCE;VALUE=URI", &meta.source_url);
         w.raw("URL;VALUE=URI", &meta.page_url);
+        if let Some(hex) = &meta.color {
+            if let Some(name) = nearest_css3_name(hex) {
+                w.raw("COLOR", name);
+            }
+            w.raw("X-APPLE-CALENDAR-COLOR", hex);
+        }
         for plan in self.zones.values() {
             plan.write(&mut w);
         }
@@ -191,7 +218,13 @@ impl<'a> FeedBuilder<'a> {
 /// carries them right in every reader ([`ZonePlan::represents`]), and in
 /// UTC otherwise (the repeated hour of a fall-back, a year the zone's rule
 /// pair does not fit), which every reader reads the same.
-fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>, plan: &mut ZonePlan) {
+fn write_event(
+    w: &mut IcalWriter,
+    e: &Event<'_>,
+    site: &Site<'_>,
+    options: FeedOptions,
+    plan: &mut ZonePlan,
+) {
     let c = e.conference;
     let s = e.session;
     let d = &s.data;
@@ -215,10 +248,40 @@ fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>, plan: &mut Zo
         w.raw("DTSTART", &fmt_utc(&d.start));
         w.raw("DTEND", &fmt_utc(&d.end));
     }
-    w.text("SUMMARY", &d.title);
-    write_description(w, e, &page);
-    if let Some(location) = location(d.room.as_deref(), c.venue.as_deref()) {
-        w.text("LOCATION", &location);
+    let cancelled = s.status == Status::Cancelled;
+    if cancelled {
+        // Outlook shows a cancelled event like any other: say it in words.
+        w.text_parts("SUMMARY", &[CANCELLED_PREFIX, &d.title]);
+    } else {
+        w.text("SUMMARY", &d.title);
+    }
+    if options.compact {
+        write_compact_description(w, e, &page);
+    } else {
+        write_description(w, e, &page);
+    }
+    let location = full_location(d.room.as_deref(), c.venue.as_deref(), c.address.as_deref());
+    if let Some(location) = &location {
+        w.text("LOCATION", location);
+    }
+    if let Some(geo) = c.geo {
+        let (lat, lon) = (geo.lat(), geo.lon());
+        w.raw("GEO", &format!("{lat};{lon}"));
+        // Apple Calendar shows a map only for a structured location whose
+        // title is the LOCATION text exactly.
+        if let Some(location) = &location {
+            let mut params = vec![("VALUE", "URI")];
+            if let Some(a) = c.address.as_deref() {
+                params.push(("X-ADDRESS", a));
+            }
+            params.push(("X-APPLE-RADIUS", APPLE_RADIUS_METRES));
+            params.push(("X-TITLE", location));
+            w.raw_with_params(
+                "X-APPLE-STRUCTURED-LOCATION",
+                &params,
+                &format!("geo:{lat},{lon}"),
+            );
+        }
     }
     w.raw("URL;VALUE=URI", d.url.as_deref().unwrap_or(&page));
     if !d.tracks.is_empty() {
@@ -231,16 +294,41 @@ fn write_event(w: &mut IcalWriter, e: &Event<'_>, site: &Site<'_>, plan: &mut Zo
             Status::Cancelled => "CANCELLED",
         },
     );
+    if let (Some(minutes), false) = (options.alarm, cancelled) {
+        // RFC 5545 §3.6.6: a DISPLAY alarm must carry a DESCRIPTION.
+        w.begin("VALARM");
+        w.raw("ACTION", "DISPLAY");
+        w.text("DESCRIPTION", &d.title);
+        w.raw("TRIGGER", &format!("-PT{minutes}M"));
+        w.end("VALARM");
+    }
     w.end("VEVENT");
 }
 
+/// What a cancelled session's SUMMARY starts with.
+pub const CANCELLED_PREFIX: &str = "Cancelled: ";
+
+/// How far around the point Apple Calendar draws the place: the size of a
+/// conference centre, in metres.
+const APPLE_RADIUS_METRES: &str = "100";
+
+/// How long a compact feed's abstract may be, in characters.
+pub const COMPACT_ABSTRACT: usize = 200;
+
 /// "E2, Santa Clara Convention Center".
 pub fn location(room: Option<&str>, venue: Option<&str>) -> Option<String> {
-    match (room, venue) {
-        (Some(r), Some(v)) => Some(format!("{r}, {v}")),
-        (Some(x), None) | (None, Some(x)) => Some(x.to_owned()),
-        (None, None) => None,
-    }
+    full_location(room, venue, None)
+}
+
+/// "E2, Santa Clara Convention Center, 5001 Great America Pkwy, Santa
+/// Clara, CA 95054": room, venue and address, each where known.
+pub fn full_location(
+    room: Option<&str>,
+    venue: Option<&str>,
+    address: Option<&str>,
+) -> Option<String> {
+    let parts: Vec<&str> = [room, venue, address].into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// The DESCRIPTION of an event, as parts of one text (see
@@ -266,6 +354,14 @@ fn write_description(w: &mut IcalWriter, e: &Event<'_>, page: &str) {
     if !d.abstract_.is_empty() {
         add(&mut parts, &[&d.abstract_]);
     }
+    for (i, l) in d.links.iter().enumerate() {
+        // One block, a link a line.
+        if i == 0 {
+            add(&mut parts, &[&l.title, ": ", &l.url]);
+        } else {
+            parts.extend_from_slice(&["\n", &l.title, ": ", &l.url]);
+        }
+    }
     if let Some(n) = &d.notes {
         add(&mut parts, &["Note: ", n]);
     }
@@ -274,4 +370,137 @@ fn write_description(w: &mut IcalWriter, e: &Event<'_>, page: &str) {
     }
     add(&mut parts, &[&e.conference.name, " — ", page]);
     w.text_parts("DESCRIPTION", &parts);
+}
+
+/// A compact feed's DESCRIPTION: cancellation, speakers, the start of the
+/// abstract ([`short_abstract`]) and the talk page; no links, notes or URL.
+/// About half the bytes of a full event, so a 1,000-session feed stays far
+/// under the 1,000,000 bytes past which Google Calendar drops a feed.
+fn write_compact_description(w: &mut IcalWriter, e: &Event<'_>, page: &str) {
+    let d = &e.session.data;
+    let speakers = (!d.speakers.is_empty()).then(|| format!("by {}", d.speakers.join(", ")));
+    let short = short_abstract(&d.abstract_, COMPACT_ABSTRACT);
+    fn add<'a>(parts: &mut Vec<&'a str>, p: &[&'a str]) {
+        if !parts.is_empty() {
+            parts.push("\n\n");
+        }
+        parts.extend_from_slice(p);
+    }
+    let mut parts: Vec<&str> = Vec::with_capacity(8);
+    if e.session.status == Status::Cancelled {
+        add(&mut parts, &["This session has been cancelled."]);
+    }
+    if let Some(s) = &speakers {
+        add(&mut parts, &[s]);
+    }
+    if !short.is_empty() {
+        add(&mut parts, &[&short]);
+    }
+    add(&mut parts, &[page]);
+    w.text_parts("DESCRIPTION", &parts);
+}
+
+/// The first sentence or sentences of `text` that fit in `max` characters:
+/// cut after the last sentence end (`.`, `!`, `?` or `…` followed by white
+/// space, or a line break) within `max`; when there is none, at the last
+/// word boundary, with "…". Text that fits is returned whole.
+pub fn short_abstract(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let text = text.trim();
+    // Byte offset of the first character past `max`; none: it all fits.
+    let Some((limit, _)) = text.char_indices().nth(max) else {
+        return Cow::Borrowed(text);
+    };
+    // A cut before byte `i <= limit` keeps at most `max` characters.
+    let mut sentence_end = None;
+    let mut prev = None;
+    for (i, c) in text.char_indices().take_while(|&(i, _)| i <= limit) {
+        let after_sentence = matches!(prev, Some('.' | '!' | '?' | '…')) && c.is_whitespace();
+        if after_sentence || c == '\n' {
+            sentence_end = Some(i);
+        }
+        prev = Some(c);
+    }
+    if let Some(end) = sentence_end {
+        return Cow::Borrowed(text[..end].trim_end());
+    }
+    // No sentence end: the last whole word, leaving room for the ellipsis.
+    let room = &text[..text
+        .char_indices()
+        .nth(max.saturating_sub(1))
+        .map_or(limit, |(i, _)| i)];
+    let cut = match room.rfind(char::is_whitespace) {
+        Some(i) => &room[..i],
+        None => room,
+    };
+    let cut =
+        cut.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-'));
+    Cow::Owned(format!("{cut}…"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_kept_whole() {
+        assert_eq!(short_abstract("  One. Two.  ", 200), "One. Two.");
+        assert_eq!(short_abstract("", 200), "");
+        let exact = "a".repeat(200);
+        assert_eq!(short_abstract(&exact, 200), exact);
+    }
+
+    #[test]
+    fn cuts_after_the_last_sentence_that_fits() {
+        let first = "Using Apache Cassandra from Python is easy to do.";
+        let second = " This talk will cover setting up a local instance.";
+        let text = format!("{first}{second} {}", "More words here. ".repeat(20));
+        let cut = short_abstract(&text, 110);
+        assert_eq!(cut, format!("{first}{second}"));
+        let cut = short_abstract(&text, 60);
+        assert_eq!(cut, first);
+        // A line break ends a sentence too (a heading, a list item).
+        let text = format!("Why Code Generation?\n{}", "word ".repeat(60));
+        assert_eq!(short_abstract(&text, 100), "Why Code Generation?");
+        // Not inside a number or a dotted name.
+        let text = format!("Python 2.7 and jinja2.ext {}", "word ".repeat(60));
+        let cut = short_abstract(&text, 50);
+        assert!(cut.ends_with('…'), "{cut}");
+        assert!(cut.starts_with("Python 2.7 and jinja2.ext"), "{cut}");
+    }
+
+    #[test]
+    fn without_a_sentence_end_cuts_at_a_word_with_an_ellipsis() {
+        let text = "word ".repeat(100);
+        let cut = short_abstract(&text, 200);
+        assert!(cut.ends_with("word…"), "{cut}");
+        assert!(cut.chars().count() <= 200, "{}", cut.chars().count());
+        // Multibyte text, one endless word: cut at a character, never
+        // inside one.
+        let text = "日本語".repeat(100);
+        let cut = short_abstract(&text, 200);
+        assert_eq!(cut.chars().count(), 200);
+        assert!(cut.ends_with('…'));
+        // Trailing punctuation before the ellipsis goes.
+        let text = format!("{}, {}", "a".repeat(150), "b".repeat(100));
+        assert_eq!(short_abstract(&text, 200), format!("{}…", "a".repeat(150)));
+    }
+
+    #[test]
+    fn locations_join_what_is_known() {
+        assert_eq!(
+            full_location(Some("E2"), Some("Hall"), Some("1 Main St")).as_deref(),
+            Some("E2, Hall, 1 Main St")
+        );
+        assert_eq!(
+            full_location(None, None, Some("1 Main St")).as_deref(),
+            Some("1 Main St")
+        );
+        assert_eq!(full_location(Some("E2"), None, None).as_deref(), Some("E2"));
+        assert_eq!(full_location(None, None, None), None);
+        assert_eq!(
+            location(Some("E2"), Some("Hall")).as_deref(),
+            Some("E2, Hall")
+        );
+    }
 }

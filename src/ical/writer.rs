@@ -86,6 +86,39 @@ impl IcalWriter {
         line.finish();
     }
 
+    /// Writes a property with parameters: `NAME;KEY=value;…:value`.
+    ///
+    /// Each parameter value is written as RFC 5545 §3.2 requires: quoted
+    /// (`KEY="…"`) when it contains `:`, `;` or `,`, and with RFC 6868's
+    /// caret encoding for what a parameter value cannot otherwise hold: `^`
+    /// as `^^`, `"` as `^'`, a line break (LF, CR or CRLF) as `^n`. Other
+    /// control characters, forbidden in parameter values, are dropped. A
+    /// caret pair is never split by a fold. `value` is written as is, like
+    /// [`IcalWriter::raw`] (a URI, a number: the caller's to format).
+    pub fn raw_with_params(&mut self, name: &str, params: &[(&str, &str)], value: &str) {
+        let mut line = Line {
+            out: &mut self.out,
+            col: 0,
+        };
+        line.plain(name);
+        for (key, v) in params {
+            line.plain(";");
+            line.plain(key);
+            line.plain("=");
+            let quote = v.contains([':', ';', ',']);
+            if quote {
+                line.plain("\"");
+            }
+            param_pieces(v, |piece| line.piece(piece));
+            if quote {
+                line.plain("\"");
+            }
+        }
+        line.plain(":");
+        line.plain(value);
+        line.finish();
+    }
+
     /// Writes a TEXT property: `value` is escaped with the rules of
     /// [`escape_text`] directly into the output, then folded.
     pub fn text(&mut self, name: &str, value: &str) {
@@ -291,6 +324,71 @@ fn escape_pieces<'s>(s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
     if start < bytes.len() {
         emit(Piece::Plain(&s[start..]));
     }
+}
+
+/// Splits a parameter value into pieces with RFC 6868 caret encoding (see
+/// [`IcalWriter::raw_with_params`]).
+fn param_pieces<'s>(s: &'s str, mut emit: impl FnMut(Piece<'s>)) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let special = matches!(b, b'^' | b'"' | 0x7f) || (b < 0x20 && b != b'\t');
+        if !special {
+            i += 1;
+            continue;
+        }
+        if start < i {
+            emit(Piece::Plain(&s[start..i]));
+        }
+        i += 1;
+        match b {
+            b'^' => emit(Piece::Escape("^^")),
+            b'"' => emit(Piece::Escape("^'")),
+            b'\n' => emit(Piece::Escape("^n")),
+            b'\r' => {
+                if bytes.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                emit(Piece::Escape("^n"));
+            }
+            _ => {}
+        }
+        start = i;
+    }
+    if start < bytes.len() {
+        emit(Piece::Plain(&s[start..]));
+    }
+}
+
+/// Reverses the caret encoding of one parameter value (RFC 6868 §3): `^^`,
+/// `^'` and `^n`; a caret before anything else stays as it is.
+pub fn decode_param(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '^' {
+            out.push(c);
+            continue;
+        }
+        match chars.clone().next() {
+            Some('^') => {
+                out.push('^');
+                chars.next();
+            }
+            Some('\'') => {
+                out.push('"');
+                chars.next();
+            }
+            Some('n') => {
+                out.push('\n');
+                chars.next();
+            }
+            _ => out.push('^'),
+        }
+    }
+    out
 }
 
 /// Escapes a TEXT value per RFC 5545 §3.3.11.
@@ -566,6 +664,81 @@ mod tests {
         );
     }
 
+    fn param_line(params: &[(&str, &str)], value: &str) -> String {
+        let mut w = IcalWriter::new();
+        w.raw_with_params("X-P", params, value);
+        w.finish()
+    }
+
+    #[test]
+    fn parameters_are_quoted_only_when_needed() {
+        assert_eq!(
+            param_line(&[("VALUE", "URI"), ("X-APPLE-RADIUS", "100")], "geo:1,2"),
+            "X-P;VALUE=URI;X-APPLE-RADIUS=100:geo:1,2\r\n"
+        );
+        for (v, want) in [
+            ("E2, Hall", "\"E2, Hall\""),
+            ("a;b", "\"a;b\""),
+            ("10:30", "\"10:30\""),
+            ("plain words", "plain words"),
+            ("", ""),
+        ] {
+            assert_eq!(
+                param_line(&[("X-T", v)], "x"),
+                format!("X-P;X-T={want}:x\r\n")
+            );
+        }
+    }
+
+    #[test]
+    fn parameters_use_caret_encoding() {
+        assert_eq!(
+            param_line(&[("X-T", "say \"hi\", ^_^\r\nbye\nend\rx")], "v"),
+            "X-P;X-T=\"say ^'hi^', ^^_^^^nbye^nend^nx\":v\r\n"
+        );
+        // Controls other than line breaks cannot be carried: dropped.
+        assert_eq!(
+            param_line(&[("X-T", "a\u{0}b\u{7}c\td")], "v"),
+            "X-P;X-T=a\u{0}b\u{7}c\td:v\r\n".replace(['\u{0}', '\u{7}'], "")
+        );
+        assert_eq!(
+            decode_param("say ^'hi^', ^^_^^^nbye^x"),
+            "say \"hi\", ^_^\nbye^x"
+        );
+    }
+
+    #[test]
+    fn parameter_lines_fold_at_75_octets_without_splitting_pairs() {
+        // Long, multibyte, full of carets: every fold point must be legal.
+        let title = format!(
+            "{}, Zoë's \"Hall\" ^ 日本 😀",
+            "Santa Clara Convention Center".repeat(3)
+        );
+        for pad in 0..6 {
+            let v = format!("{}{title}", "x".repeat(pad));
+            let out = param_line(&[("VALUE", "URI"), ("X-TITLE", &v)], "geo:37.4039,-121.974");
+            assert_well_formed(&out);
+            for line in physical_lines(&out) {
+                assert!(std::str::from_utf8(line.as_bytes()).is_ok());
+                assert!(
+                    !line.ends_with('^') || line.ends_with("^^"),
+                    "caret split: {line:?}"
+                );
+            }
+            let logical = unfold(&out);
+            let expected = format!(
+                "X-P;VALUE=URI;X-TITLE=\"{}\":geo:37.4039,-121.974\r\n",
+                v.replace('^', "^^").replace('"', "^'")
+            );
+            assert_eq!(logical, expected);
+            // Read back: the quoted value between the first `="` and `":`.
+            let quoted = logical.split_once("X-TITLE=\"").unwrap().1;
+            let quoted = quoted.split_once("\":").unwrap().0;
+            assert!(!quoted.contains('"'));
+            assert_eq!(decode_param(quoted), v);
+        }
+    }
+
     #[test]
     fn unfold_handles_space_and_tab() {
         assert_eq!(unfold("A:b\r\n c\r\n\td\r\nE:f\r\n"), "A:bcd\r\nE:f\r\n");
@@ -651,6 +824,28 @@ mod tests {
             prop_assert_eq!(read_back(&out), normalised(&value));
 
             check_fold_points(&out, name.len() + 1)?;
+        }
+
+        #[test]
+        fn prop_param_values_round_trip(v in tricky_string(), pad in 0usize..80) {
+            let name = "X".repeat(pad + 1);
+            let mut w = IcalWriter::new();
+            w.raw_with_params(&name, &[("X-TITLE", &v)], "geo:0,0");
+            assert_well_formed(w.as_str());
+            let logical = unfold(w.as_str());
+            let rest = logical.strip_prefix(&format!("{name};X-TITLE=")).unwrap();
+            let rest = rest.strip_suffix(":geo:0,0\r\n").unwrap();
+            let inner = match rest.strip_prefix('"') {
+                Some(q) => q.strip_suffix('"').unwrap(),
+                None => {
+                    prop_assert!(!rest.contains([':', ';', ',']));
+                    rest
+                }
+            };
+            prop_assert!(!inner.contains('"'));
+            // RFC 5545 CONTROL is ASCII's; C1 characters are NON-US-ASCII, allowed.
+            prop_assert!(!inner.chars().any(|c| c.is_ascii_control() && c != '\t'));
+            prop_assert_eq!(decode_param(inner), normalised(&v));
         }
 
         #[test]

@@ -12,7 +12,8 @@ use super::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_agendas.sql"),
-    include_str!("migrations/0003_agenda_version.sql"),
+    include_str!("migrations/0003_session_kinds_links_venue_map_color.sql"),
+    include_str!("migrations/0004_agenda_version.sql"),
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -24,6 +24,7 @@ use crate::domain::{Conference, SessionData};
 
 pub use agendas::{AgendaRecord, AgendaView, MAX_STARS};
 pub use backup::{backup, BackupOptions, BackupReport, DbStats};
+pub use queries::Facets;
 pub use sync::{Outcome, SyncReport};
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;

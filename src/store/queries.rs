@@ -8,16 +8,17 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, Status, Store, StoreError};
 use crate::domain::filter::StatusFilter;
 use crate::domain::localtime::local_day_bounds;
-use crate::domain::{Conference, ConferenceSlug, SessionData, SessionFilter, SessionId};
+use crate::domain::{Conference, ConferenceSlug, Geo, Link, SessionData, SessionFilter, SessionId};
 
 const CONFERENCE_COLUMNS: &str = "c.id, c.slug, c.name, c.timezone, c.venue, c.url, c.version, \
      c.created, c.last_modified, \
      (SELECT count(*) FROM sessions s WHERE s.conference_id = c.id AND s.status = 'confirmed'), \
      (SELECT min(start_utc) FROM sessions s WHERE s.conference_id = c.id), \
-     (SELECT max(end_utc) FROM sessions s WHERE s.conference_id = c.id)";
+     (SELECT max(end_utc) FROM sessions s WHERE s.conference_id = c.id), \
+     c.address, c.geo_lat, c.geo_lon, c.color";
 
 pub(super) const SESSION_COLUMNS: &str = "s.slug, s.title, s.speakers, s.start_utc, s.end_utc, \
-     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified";
+     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified, s.kind, s.links";
 
 impl Store {
     pub fn conferences(&self) -> Result<Vec<ConferenceRecord>, StoreError> {
@@ -94,12 +95,9 @@ impl Store {
         Ok((conf, session))
     }
 
-    /// Local days on which the conference has sessions, and its rooms: the
-    /// choices a filter form offers.
-    pub fn facets(
-        &self,
-        slug: &ConferenceSlug,
-    ) -> Result<(Vec<NaiveDate>, Vec<String>), StoreError> {
+    /// Local days on which the conference has sessions, its rooms and its
+    /// session kinds: the choices a filter form offers.
+    pub fn facets(&self, slug: &ConferenceSlug) -> Result<Facets, StoreError> {
         let conn = self.conn()?;
         let (db_id, conf) = conference_by_slug(&conn, slug)?;
         let tz = conf.conference.tz;
@@ -120,8 +118,23 @@ impl Store {
         let rooms = stmt
             .query_map([db_id], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        Ok((days, rooms))
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT kind FROM sessions WHERE conference_id = ?1 AND kind IS NOT NULL \
+             ORDER BY kind",
+        )?;
+        let kinds = stmt
+            .query_map([db_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(Facets { days, rooms, kinds })
     }
+}
+
+/// What a conference's filter form offers.
+#[derive(Debug, Clone, Default)]
+pub struct Facets {
+    pub days: Vec<NaiveDate>,
+    pub rooms: Vec<String>,
+    pub kinds: Vec<String>,
 }
 
 pub(super) fn conference_by_slug(
@@ -162,6 +175,9 @@ fn conference_row(r: &Row<'_>) -> rusqlite::Result<ConferenceRow> {
         r.get(8)?,
         r.get(9)?,
     );
+    let address: Option<String> = r.get(12)?;
+    let geo: (Option<f64>, Option<f64>) = (r.get(13)?, r.get(14)?);
+    let color: Option<String> = r.get(15)?;
     Ok((|| {
         let tz: Tz = tz_name
             .parse()
@@ -176,6 +192,14 @@ fn conference_row(r: &Row<'_>) -> rusqlite::Result<ConferenceRow> {
                     tz,
                     venue,
                     url,
+                    address,
+                    geo: match geo {
+                        (Some(lat), Some(lon)) => Some(
+                            Geo::new(lat, lon).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        ),
+                        _ => None,
+                    },
+                    color,
                 },
                 version,
                 created: from_ts(created)?,
@@ -245,6 +269,19 @@ fn for_each_filtered(
             args.extend(values.iter().cloned().map(Value::Text));
         }
     }
+    if !f.kinds.is_empty() {
+        // A session without a kind is of none of them.
+        sql.push_str(&format!(" AND s.kind IN ({})", placeholders(f.kinds.len())));
+        args.extend(f.kinds.iter().cloned().map(Value::Text));
+    }
+    if !f.not_kinds.is_empty() {
+        // ... and so is never hidden by not_kind.
+        sql.push_str(&format!(
+            " AND (s.kind IS NULL OR s.kind NOT IN ({}))",
+            placeholders(f.not_kinds.len())
+        ));
+        args.extend(f.not_kinds.iter().cloned().map(Value::Text));
+    }
     if let Some(q) = f.fts_query() {
         sql.push_str(" AND s.id IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
         args.push(Value::Text(q));
@@ -285,6 +322,8 @@ pub(super) fn session_row_at(
     let sequence: i64 = r.get(o + 11)?;
     let created: i64 = r.get(o + 12)?;
     let modified: i64 = r.get(o + 13)?;
+    let kind: Option<String> = r.get(o + 14)?;
+    let links: String = r.get(o + 15)?;
     Ok((|| {
         let json = |s: &str| -> Result<Vec<String>, StoreError> {
             serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -301,6 +340,9 @@ pub(super) fn session_row_at(
                 abstract_,
                 notes,
                 url,
+                kind,
+                links: serde_json::from_str::<Vec<Link>>(&links)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             },
             status: match status.as_str() {
                 "cancelled" => Status::Cancelled,

@@ -175,8 +175,10 @@ fn sync_one(
 }
 
 /// Inserts or updates the conference row. Returns its id and whether every
-/// session's rendered event changes with it (the zone or the venue, which
-/// appears in each event's LOCATION, changed).
+/// session's rendered event changes with it (the zone, or the venue,
+/// address or map point, which appear in each event's LOCATION, GEO and
+/// structured location, changed). The colour is the calendar's alone: it
+/// changes the feeds' header (the version moves) but no event.
 fn upsert_conference(
     tx: &Transaction<'_>,
     c: &Conference,
@@ -186,13 +188,26 @@ fn upsert_conference(
     match conference_by_slug(tx, &c.slug) {
         Ok((id, old)) => {
             let old = old.conference;
-            let touch_all = old.tz != c.tz || old.venue != c.venue;
+            let touch_all = old.tz != c.tz
+                || old.venue != c.venue
+                || old.address != c.address
+                || old.geo != c.geo;
             if old != *c {
                 tx.prepare_cached(
-                    "UPDATE conferences SET name = ?2, timezone = ?3, venue = ?4, url = ?5 \
-                     WHERE id = ?1",
+                    "UPDATE conferences SET name = ?2, timezone = ?3, venue = ?4, url = ?5, \
+                     address = ?6, geo_lat = ?7, geo_lon = ?8, color = ?9 WHERE id = ?1",
                 )?
-                .execute(params![id, c.name, c.tz.name(), c.venue, c.url])?;
+                .execute(params![
+                    id,
+                    c.name,
+                    c.tz.name(),
+                    c.venue,
+                    c.url,
+                    c.address,
+                    c.geo.map(|g| g.lat()),
+                    c.geo.map(|g| g.lon()),
+                    c.color
+                ])?;
                 // A change to the conference alone (its name) still changes
                 // every feed's header, so the version must move.
                 bump_conference(tx, id, now)?;
@@ -201,8 +216,9 @@ fn upsert_conference(
         }
         Err(StoreError::ConferenceNotFound(_)) => {
             tx.prepare_cached(
-                "INSERT INTO conferences (slug, name, timezone, venue, url, created, last_modified) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                "INSERT INTO conferences (slug, name, timezone, venue, url, created, last_modified, \
+                 address, geo_lat, geo_lon, color) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 c.slug.as_str(),
@@ -210,7 +226,11 @@ fn upsert_conference(
                 c.tz.name(),
                 c.venue,
                 c.url,
-                to_ts(now)
+                to_ts(now),
+                c.address,
+                c.geo.map(|g| g.lat()),
+                c.geo.map(|g| g.lon()),
+                c.color
             ])?;
             report.conference_created = true;
             Ok((tx.last_insert_rowid(), false))
@@ -228,12 +248,15 @@ fn write_session(
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
     let json = |v: &Vec<String>| serde_json::to_string(v).expect("strings serialise");
+    let links = serde_json::to_string(&s.links).expect("links serialise");
     match old {
         None => {
             tx.prepare_cached(
                 "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
-                 room, tracks, abstract, notes, url, status, sequence, created, last_modified) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'confirmed', 0, ?12, ?12)",
+                 room, tracks, abstract, notes, url, status, sequence, created, last_modified, \
+                 kind, links) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'confirmed', 0, ?12, ?12, \
+                 ?13, ?14)",
             )?
             .execute(params![
                 conf_id,
@@ -247,7 +270,9 @@ fn write_session(
                 s.abstract_,
                 s.notes,
                 s.url,
-                to_ts(now)
+                to_ts(now),
+                s.kind,
+                links
             ])?;
             Ok(Outcome::Created)
         }
@@ -258,7 +283,7 @@ fn write_session(
             tx.prepare_cached(
                 "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
                  room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
-                 status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
+                 kind = ?13, links = ?14, status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
                  WHERE conference_id = ?1 AND slug = ?2",
             )?
             .execute(params![
@@ -273,7 +298,9 @@ fn write_session(
                 s.abstract_,
                 s.notes,
                 s.url,
-                to_ts(now)
+                to_ts(now),
+                s.kind,
+                links
             ])?;
             Ok(Outcome::Updated)
         }
@@ -300,7 +327,7 @@ fn cancel(
 }
 
 /// Marks a session changed without changing its stored content (its
-/// rendering changed because the conference's zone or venue did).
+/// rendering changed because the conference's zone or place did).
 fn bump(
     tx: &Transaction<'_>,
     conf_id: i64,

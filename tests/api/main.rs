@@ -6,6 +6,8 @@ mod cache;
 mod corpus;
 mod crash;
 mod feeds;
+mod fields;
+mod golden;
 mod helpers;
 mod import_cli;
 mod injection;

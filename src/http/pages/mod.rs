@@ -35,8 +35,9 @@ use super::agendas::{conflicts, create_agenda, DEFAULT_NAME};
 use super::feeds::calendar_name;
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
+use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
-use crate::domain::{ConferenceSlug, SessionFilter, SessionId, ValidationError};
+use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId, ValidationError};
 use crate::store::{ConferenceRecord, Status, StoreError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -345,14 +346,23 @@ struct ConferencePage {
     layout: Layout,
     name: String,
     venue: Option<String>,
+    address: Option<String>,
+    /// An OpenStreetMap link to the venue's point, when it has one.
+    map: Option<String>,
     tz: &'static str,
     path: String,
     days: Vec<Choice>,
     rooms: Vec<Choice>,
+    kinds: Vec<Choice>,
+    /// Feed options the filter form carries along (`alarm`, `compact`), so
+    /// that changing a filter keeps the reminder chosen for the feed.
+    options: Vec<(&'static str, String)>,
     speaker: String,
     track: String,
     q: String,
     current: Vec<CurrentFilter>,
+    /// The page without filters (feed options kept).
+    clear: String,
     sub_heading: &'static str,
     sub_intro: &'static str,
     sub: Subscribe,
@@ -383,13 +393,14 @@ fn with_query(path: &str, query: &str) -> String {
     }
 }
 
-/// "Day: Friday 9th March", each with the link that removes it.
-fn current_filters(f: &SessionFilter, path: &str) -> Vec<CurrentFilter> {
+/// "Day: Friday 9th March", each with the link that removes it (and keeps
+/// the feed options, `options` being their canonical query).
+fn current_filters(f: &SessionFilter, path: &str, options: &str) -> Vec<CurrentFilter> {
     let mut out = Vec::new();
     let mut push = |label: String, without: SessionFilter| {
         out.push(CurrentFilter {
             label,
-            remove: with_query(path, &without.canonical()),
+            remove: with_query(path, &join_query(&without.canonical(), options)),
         })
     };
     for (i, d) in f.days.iter().enumerate() {
@@ -398,11 +409,13 @@ fn current_filters(f: &SessionFilter, path: &str) -> Vec<CurrentFilter> {
         push(format!("Day: {}", day_label(*d)), w);
     }
     type Field = fn(&mut SessionFilter) -> &mut Vec<String>;
-    let fields: [(&str, Field); 4] = [
+    let fields: [(&str, Field); 6] = [
         ("Room", |f| &mut f.rooms),
         ("Speaker", |f| &mut f.speakers),
         ("Track", |f| &mut f.tracks),
         ("Words", |f| &mut f.q),
+        ("Kind", |f| &mut f.kinds),
+        ("Hiding", |f| &mut f.not_kinds),
     ];
     for (name, field) in fields {
         let mut g = f.clone();
@@ -431,8 +444,12 @@ async fn conference(
     let slug = conf_slug(&path)?;
     let page_path = format!("/conferences/{slug}");
     let query = drop_empty(req.query_string());
-    let mut filter = match SessionFilter::from_query(&query) {
-        Ok(f) => f,
+    // The feed options are not filters, but the page takes them to hand on
+    // to the feed URL it offers (the subscribe panel's reminder choice).
+    let parsed = SessionFilter::from_page_query(&query)
+        .and_then(|f| Ok((f, FeedOptions::from_query(&query)?)));
+    let (mut filter, options) = match parsed {
+        Ok(p) => p,
         Err(e) => {
             // An unknown conference is a 404 whatever its filters.
             let s = slug.clone();
@@ -442,7 +459,8 @@ async fn conference(
     };
     // The form sends empty fields; send the browser to the tidy URL, so
     // what it shows (and bookmarks) is the feed's own filter.
-    let canonical = filter.canonical();
+    let options_query = options.canonical();
+    let canonical = join_query(&filter.canonical(), &options_query);
     if query != req.query_string() {
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, with_query(&page_path, &canonical)))
@@ -451,7 +469,7 @@ async fn conference(
     // Like the feeds, the page lists cancelled sessions too, marked.
     filter.status = StatusFilter::All;
     let (s, f) = (slug.clone(), filter.clone());
-    let ((conf, sessions), (days, rooms)) = state
+    let ((conf, sessions), facets) = state
         .db(move |st| Ok((st.sessions(&s, &f)?, st.facets(&s)?)))
         .await?;
     let stars = starred(&req, &state).await?;
@@ -485,8 +503,14 @@ async fn conference(
         }),
         name: c.name.clone(),
         venue: c.venue.clone(),
+        address: c.address.clone(),
+        map: c.geo.map(|g| {
+            let (lat, lon) = (g.lat(), g.lon());
+            format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}")
+        }),
         tz: c.tz.name(),
-        days: days
+        days: facets
+            .days
             .iter()
             .map(|d| Choice {
                 value: d.to_string(),
@@ -494,7 +518,24 @@ async fn conference(
                 selected: filter.days == [*d],
             })
             .collect(),
-        rooms: rooms
+        kinds: facets
+            .kinds
+            .iter()
+            .map(|k| Choice {
+                value: k.clone(),
+                label: k.clone(),
+                selected: filter.kinds == [k.clone()],
+            })
+            .collect(),
+        options: [
+            ("alarm", options.alarm.map(|n| n.to_string())),
+            ("compact", options.compact.then(|| "1".to_owned())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect(),
+        rooms: facets
+            .rooms
             .iter()
             .map(|r| Choice {
                 value: r.clone(),
@@ -505,7 +546,8 @@ async fn conference(
         speaker: single(&filter.speakers),
         track: single(&filter.tracks),
         q: single(&filter.q),
-        current: current_filters(&filter, &page_path),
+        current: current_filters(&filter, &page_path, &options_query),
+        clear: with_query(&page_path, &options_query),
         sub_heading: if filter.is_empty() {
             "Subscribe to every session"
         } else {

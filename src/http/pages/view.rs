@@ -6,8 +6,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use url::form_urlencoded::{byte_serialize, Serializer};
 
+use crate::domain::Link;
 use crate::http::agendas::webcal;
-use crate::ical::feed::{location, session_page_url};
+use crate::ical::feed::{full_location, session_page_url};
 use crate::store::{ConferenceRecord, SessionRecord, Status};
 
 /// "9th", "22nd".
@@ -135,6 +136,9 @@ pub struct SessionCard {
     pub blocks: Vec<Block>,
     pub notes: Option<String>,
     pub url: Option<String>,
+    pub kind: Option<String>,
+    /// Slides, video, code: validated http(s) URLs.
+    pub links: Vec<Link>,
     pub when: String,
     pub location: Option<String>,
     pub cancelled: bool,
@@ -150,7 +154,7 @@ impl SessionCard {
     pub fn new(s: &SessionRecord, conf: &ConferenceRecord, base_url: &str, starred: bool) -> Self {
         let c = &conf.conference;
         let d = &s.data;
-        let loc = location(d.room.as_deref(), c.venue.as_deref());
+        let loc = full_location(d.room.as_deref(), c.venue.as_deref(), c.address.as_deref());
         let page_abs = session_page_url(base_url, c.slug.as_str(), d.id.as_str());
         let mut details = String::new();
         if !d.speakers.is_empty() {
@@ -172,6 +176,13 @@ impl SessionCard {
                 .url
                 .clone()
                 .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            kind: d.kind.clone(),
+            links: d
+                .links
+                .iter()
+                .filter(|l| l.url.starts_with("https://") || l.url.starts_with("http://"))
+                .cloned()
+                .collect(),
             when: when(d.start, d.end, c.tz),
             google: google_event(&d.title, d.start, d.end, &details, loc.as_deref(), c.tz),
             location: loc,

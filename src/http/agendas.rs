@@ -4,6 +4,8 @@
 //! answers an unknown, malformed, rotated or deleted one with the same 404,
 //! and lookups go by the token's hash.
 
+use std::sync::Arc;
+
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
 use super::cache::{Key, Rendered};
-use super::feeds::{serve_feed, SiteOwned, PRIVATE_CACHE};
+use super::feeds::{rendered_feed, respond, SiteOwned, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::schedule::parse_json;
@@ -245,11 +247,20 @@ pub async fn feed(
     let t = token(&path)?;
     let options =
         FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
+    let rendered = agenda_rendered(&state, t, options).await?;
+    respond(&req, rendered, PRIVATE_CACHE).await
+}
+
+/// The current rendering of an agenda feed (see [`rendered_feed`]).
+pub async fn agenda_rendered(
+    state: &AppState,
+    t: AgendaToken,
+    options: FeedOptions,
+) -> Result<Arc<Rendered>, ApiError> {
     let hash = t.hash();
-    let site = SiteOwned::of(&state);
-    serve_feed(
-        &state,
-        &req,
+    let site = SiteOwned::of(state);
+    rendered_feed(
+        state,
         Key::Agenda {
             hash: hash.0,
             options,
@@ -271,7 +282,6 @@ pub async fn feed(
                 ),
             ))
         },
-        PRIVATE_CACHE,
     )
     .await
 }

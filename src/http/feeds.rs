@@ -15,7 +15,7 @@ use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::feed_options::join_query;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId};
 use crate::ical::feed::{self, CalendarMeta, Event, FeedBuilder, Site};
-use crate::store::{ConferenceRecord, Store, StoreError};
+use crate::store::{is_feed_code, ConferenceRecord, Store, StoreError};
 
 /// Shared caches may keep a public feed for five minutes, then must
 /// revalidate (cheap: a 304 when nothing changed).
@@ -66,14 +66,31 @@ where
     S: FnOnce(&Store) -> Result<String, StoreError> + Send + 'static,
     R: FnOnce(&Store) -> Result<(String, Rendered), StoreError> + Send + 'static,
 {
+    let rendered = rendered_feed(state, key, stamp, render).await?;
+    respond(req, rendered, cache_control).await
+}
+
+/// The current rendering of a feed: the cached one if it was made from the
+/// current stamp, else a new one (rendered on a blocking thread and cached).
+/// Pages use it too, to tell a feed's size before offering it.
+pub async fn rendered_feed<S, R>(
+    state: &AppState,
+    key: Key,
+    stamp: S,
+    render: R,
+) -> Result<Arc<Rendered>, ApiError>
+where
+    S: FnOnce(&Store) -> Result<String, StoreError> + Send + 'static,
+    R: FnOnce(&Store) -> Result<(String, Rendered), StoreError> + Send + 'static,
+{
     // Read before any stamp or data, so whatever is read next is at least
     // as new as the database at this version.
     let data_version = state.store.data_version()?;
     if let Some(hit) = state.feeds.get_verified(&key, data_version) {
-        return respond(req, hit, cache_control).await;
+        return Ok(hit);
     }
     let current = state.db(stamp).await?;
-    let rendered = match state.feeds.get(&key, &current, data_version) {
+    Ok(match state.feeds.get(&key, &current, data_version) {
         Some(hit) => hit,
         None => {
             let (stamp, rendered) = state.db(render).await?;
@@ -83,8 +100,7 @@ where
                 .insert(key, stamp, data_version, rendered.clone());
             rendered
         }
-    };
-    respond(req, rendered, cache_control).await
+    })
 }
 
 /// `GET|HEAD /conferences/{conf}/sessions.ics?day=…&room=…&alarm=…&compact=…`
@@ -94,23 +110,59 @@ pub async fn conference_feed(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let slug = conf_slug(&path)?;
-    let filter =
-        SessionFilter::from_feed_query(req.query_string()).map_err(ApiError::unreadable)?;
-    let options = FeedOptions::from_query(req.query_string()).map_err(ApiError::unreadable)?;
+    let (filter, options) = feed_query(req.query_string())?;
+    let rendered = conference_rendered(&state, slug, filter, options).await?;
+    respond(&req, rendered, PUBLIC_CACHE).await
+}
+
+/// `GET|HEAD /feeds/{code}.ics`: the short address of a conference feed
+/// whose filter makes a long URL (see [`crate::store::feed_code`]). The
+/// same representation, ETags included, as the long address.
+pub async fn short_feed(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    let unknown = || ApiError::not_found("feed", "no such feed address");
+    if !is_feed_code(&code) {
+        return Err(unknown());
+    }
+    let (slug, query) = state
+        .db(move |s| s.feed_link(&code))
+        .await?
+        .ok_or_else(unknown)?;
+    let (filter, options) = feed_query(&query)?;
+    let rendered = conference_rendered(&state, slug, filter, options).await?;
+    respond(&req, rendered, PUBLIC_CACHE).await
+}
+
+/// A conference feed's filter and options from its query string.
+pub fn feed_query(query: &str) -> Result<(SessionFilter, FeedOptions), ApiError> {
+    let filter = SessionFilter::from_feed_query(query).map_err(ApiError::unreadable)?;
+    let options = FeedOptions::from_query(query).map_err(ApiError::unreadable)?;
+    Ok((filter, options))
+}
+
+/// The current rendering of a conference feed (see [`rendered_feed`]).
+pub async fn conference_rendered(
+    state: &AppState,
+    slug: ConferenceSlug,
+    filter: SessionFilter,
+    options: FeedOptions,
+) -> Result<Arc<Rendered>, ApiError> {
     let key = Key::Conference {
         slug: slug.to_string(),
         filter: filter.canonical(),
         options,
     };
-    let site = SiteOwned::of(&state);
+    let site = SiteOwned::of(state);
     let s2 = slug.clone();
-    serve_feed(
-        &state,
-        &req,
+    rendered_feed(
+        state,
         key,
         move |s| s.conference_version(&s2).map(|v| v.to_string()),
         move |s| render_conference_feed(s, &slug, &filter, options, &site),
-        PUBLIC_CACHE,
     )
     .await
 }

@@ -92,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/agendas/{token}.ics", get_or_head().to(agendas::feed))
+    .route("/feeds/{code}.ics", get_or_head().to(feeds::short_feed))
     .configure(pages::routes)
     .configure(ops::routes)
     .route(

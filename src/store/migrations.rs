@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_agendas.sql"),
     include_str!("migrations/0003_session_kinds_links_venue_map_color.sql"),
     include_str!("migrations/0004_agenda_version.sql"),
+    include_str!("migrations/0005_feed_links.sql"),
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@
 
 mod agendas;
 mod backup;
+mod feed_links;
 mod migrations;
 mod queries;
 mod sync;
@@ -24,6 +25,7 @@ use crate::domain::{Conference, SessionData};
 
 pub use agendas::{AgendaRecord, AgendaView, MAX_STARS};
 pub use backup::{backup, BackupOptions, BackupReport, DbStats};
+pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use queries::Facets;
 pub use sync::{Outcome, SyncReport};
 

@@ -17,6 +17,7 @@ mod ops;
 mod pages;
 mod secrets;
 mod sessions;
+mod subscribe;
 #[path = "../support/vtimezone_reader.rs"]
 #[allow(dead_code)]
 mod vtimezone_reader;

@@ -124,7 +124,7 @@ fn hidden(html: &str, name: &str) -> String {
     unescape(&rest[..rest.find('"').unwrap()])
 }
 
-fn href_of(html: &str, id: &str) -> String {
+pub fn href_of(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\" href=\"");
     let rest = &html[html.find(&marker).unwrap_or_else(|| panic!("no #{id}")) + marker.len()..];
     unescape(&rest[..rest.find('"').unwrap()])
@@ -176,10 +176,15 @@ fn conference_list_and_sessions_page_render() {
     let webcal = feed.replace("http://", "webcal://");
     assert_eq!(href_of(&page, "subscribe-https"), feed);
     assert_eq!(href_of(&page, "subscribe-webcal"), webcal);
-    let enc: String = url::form_urlencoded::byte_serialize(webcal.as_bytes()).collect();
+    // Google's cid= link takes the http(s) URL (a webcal one opens empty).
+    let enc: String = url::form_urlencoded::byte_serialize(feed.as_bytes()).collect();
     assert_eq!(
         href_of(&page, "subscribe-google"),
         format!("https://calendar.google.com/calendar/r?cid={enc}")
+    );
+    assert!(
+        !page.contains("id=\"google-note\""),
+        "a small feed needs no note"
     );
     assert!(href_of(&page, "subscribe-outlook")
         .starts_with("https://outlook.live.com/calendar/0/addfromweb?url=http%3A%2F%2F127.0.0.1"));
@@ -456,7 +461,7 @@ fn starring_creates_the_agenda_and_remembers_it() {
         feed.replace("http://", "webcal://")
     );
     assert!(href_of(&body, "subscribe-google")
-        .starts_with("https://calendar.google.com/calendar/r?cid=webcal%3A%2F%2F"));
+        .starts_with("https://calendar.google.com/calendar/r?cid=http%3A%2F%2F"));
     assert!(href_of(&body, "subscribe-outlook").contains("&name=My+agenda"));
     let api: Value = app.get(&format!("/api/agendas/{token}")).json();
     assert_eq!(api["sessions"].as_array().unwrap().len(), 2);

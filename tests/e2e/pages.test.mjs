@@ -145,7 +145,7 @@ describe("sessions, subscribe, download, star, agenda (with JavaScript)", () => 
     );
     assert.equal(
       await page.locator("#subscribe-google").getAttribute("href"),
-      "https://calendar.google.com/calendar/r?cid=" + encodeURIComponent(href.replace(/^http:/, "webcal:")),
+      "https://calendar.google.com/calendar/r?cid=" + encodeURIComponent(href),
     );
     const feed = await fetchText(page, href);
     assert.equal(feed.status, 200);

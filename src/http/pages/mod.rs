@@ -18,6 +18,7 @@
 
 pub mod assets;
 pub mod security;
+pub mod subscribe;
 pub mod view;
 
 use std::collections::{HashMap, HashSet};
@@ -30,7 +31,8 @@ use chrono::{Datelike, Utc};
 use url::form_urlencoded;
 
 use self::security::{Csrf, Privacy};
-use self::view::{day_label, SessionCard, Subscribe};
+use self::subscribe::{FeedTarget, Subscribe};
+use self::view::{day_label, SessionCard};
 use super::agendas::{conflicts, create_agenda, DEFAULT_NAME};
 use super::feeds::calendar_name;
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
@@ -491,10 +493,20 @@ async fn conference(
     if cancelled > 0 {
         count_label.push_str(&format!(" and {cancelled} cancelled"));
     }
-    let feed = with_query(
-        &format!("{}/conferences/{}/sessions.ics", state.base_url, c.slug),
+    let mut feed_filter = filter.clone();
+    feed_filter.status = StatusFilter::All;
+    let sub = Subscribe::build(
+        &state,
+        calendar_name(&conf, &filter),
+        FeedTarget::Conference {
+            slug: c.slug.clone(),
+            filter: feed_filter,
+        },
+        options,
+        &page_path,
         &canonical,
-    );
+    )
+    .await?;
     let page = ConferencePage {
         layout: Layout::new(if filter.is_empty() {
             c.name.clone()
@@ -555,7 +567,7 @@ async fn conference(
         },
         sub_intro: "Your calendar app adds them and keeps them up to date, \
                     cancellations included. Calendar:",
-        sub: Subscribe::new(feed, calendar_name(&conf, &filter)),
+        sub,
         count_label,
         sessions: cards,
         csrf: csrf.token.clone(),
@@ -725,6 +737,25 @@ async fn agenda(
         .clone()
         .unwrap_or_else(|| DEFAULT_NAME.to_owned());
     let manage_path = format!("/agendas/{}", t.expose());
+    // The reminder form sends an empty `alarm` for none: tidy the URL.
+    let query = drop_empty(req.query_string());
+    if query != req.query_string() {
+        return Ok(
+            security::see_other(&with_query(&manage_path, &query), Privacy::Agenda).finish(),
+        );
+    }
+    let options = FeedOptions::from_options_query(&query)
+        .map_err(|e| PageError::from(ApiError::unreadable(e)).private())?;
+    let sub = Subscribe::build(
+        &state,
+        name.clone(),
+        FeedTarget::Agenda(t.clone()),
+        options,
+        &manage_path,
+        &options.canonical(),
+    )
+    .await
+    .map_err(PageError::private)?;
     let page = AgendaPage {
         layout: Layout::new(name.clone()),
         count_label: format!("{} starred", plural(view.sessions.len(), "session")),
@@ -732,10 +763,7 @@ async fn agenda(
         days,
         sub_heading: "Subscribe to your agenda",
         sub_intro: "These links are private: anyone who has them can read your agenda. Calendar:",
-        sub: Subscribe::new(
-            format!("{}/agendas/{}.ics", state.base_url, t.expose()),
-            name.clone(),
-        ),
+        sub,
         csrf: csrf.token.clone(),
         back: manage_path.clone(),
         star_action: format!("{manage_path}/stars"),

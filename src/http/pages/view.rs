@@ -7,7 +7,6 @@ use chrono_tz::Tz;
 use url::form_urlencoded::{byte_serialize, Serializer};
 
 use crate::domain::Link;
-use crate::http::agendas::webcal;
 use crate::ical::feed::{full_location, session_page_url};
 use crate::store::{ConferenceRecord, SessionRecord, Status};
 
@@ -190,35 +189,6 @@ impl SessionCard {
             ics: format!("/conferences/{}/sessions/{}.ics", c.slug, d.id),
             starred,
             conflicts: Vec::new(),
-        }
-    }
-}
-
-/// Ways to subscribe to one feed URL.
-pub struct Subscribe {
-    pub name: String,
-    pub https: String,
-    pub webcal: String,
-    pub google: String,
-    pub outlook: String,
-}
-
-impl Subscribe {
-    pub fn new(https: String, name: String) -> Self {
-        let webcal = webcal(&https);
-        Subscribe {
-            google: format!(
-                "https://calendar.google.com/calendar/r?cid={}",
-                encode(&webcal)
-            ),
-            outlook: format!(
-                "https://outlook.live.com/calendar/0/addfromweb?url={}&name={}",
-                encode(&https),
-                encode(&name)
-            ),
-            webcal,
-            https,
-            name,
         }
     }
 }

@@ -10,6 +10,7 @@ the running server this prints a plan for the check_feeds_* readers:
   * every conference's feed, /conferences/{conf}/sessions.ics, with all its
     sessions;
   * every session's own download, /conferences/{conf}/sessions/{id}.ics;
+  * OPTION_FEEDS' feeds with reminders and compact descriptions;
   * one agenda, created through the JSON API (POST /api/agendas, then PUT
     /api/agendas/{token}/sessions/{conf}/{id} per star), starring AGENDA:
     sessions of five conferences in four zones, two of them Los Angeles in
@@ -29,7 +30,11 @@ AGENDA = [
     ("lhi-2012", "sun-second-0140"), ("lhi-2012", "oct-morning"),
     ("sydney-2012", "sun-first-0230"), ("sydney-2012", "oct-after-gap"),
     ("kolkata-2012", "escaping-text"),
+    ("berlin-2026", "sat-late"), ("berlin-2026", "oct-fall-back"),
 ]
+
+# Conferences whose feed is also checked with alarm=10&compact=1.
+OPTION_FEEDS = ["berlin-2026", "dst-lab"]
 
 
 def call(method, url, body=None):
@@ -57,6 +62,12 @@ def main(argv):
         for e in events:
             name = f"/conferences/{conf}/sessions/{e['id']}.ics"
             plan.append({"name": name, "url": base + name, "events": [e]})
+
+    # Feed options (reminders, compact descriptions) must not change an
+    # instant; check_feeds_properties.py reads what they add.
+    for conf in OPTION_FEEDS:
+        name = f"/conferences/{conf}/sessions.ics?alarm=10&compact=1"
+        plan.append({"name": name, "url": base + name, "events": by_conf[conf]})
 
     token = call("POST", f"{base}/api/agendas", {"name": "check-feeds: mixed zones"})["token"]
     starred = []

@@ -3,7 +3,8 @@
 //! - [`writer`]: content lines (escape, quote parameters, fold at 75
 //!   octets, CRLF)
 //! - [`vtimezone`]: VTIMEZONE blocks generated from the tz database that
-//!   chrono-tz carries
+//!   chrono-tz carries, in the one yearly-rule-pair form Outlook reads, and
+//!   which instants that form carries (the rest go out in UTC)
 //! - [`feed`]: a calendar of sessions (conference feeds, single talks,
 //!   agendas), with the feed options (alarms, compact descriptions)
 //! - [`colors`]: the CSS3 colour names RFC 7986 COLOR takes

@@ -406,7 +406,8 @@ fn ambiguous(tz: Tz, t: DateTime<Utc>) -> bool {
 // The app
 // ---------------------------------------------------------------------------
 
-const FIXTURES: [&str; 5] = [
+const FIXTURES: [&str; 6] = [
+    "berlin-2026.json",
     "la-2006.json",
     "sydney-2012.json",
     "dst-la-2012.json",
@@ -868,8 +869,10 @@ fn event_times_are_the_instants_the_data_meant() {
     }
     // The fixtures' sessions touching 2012-11-04 01:00–02:00 and
     // 2006-10-29 01:00–02:00 in Los Angeles, 2012-04-01 01:30–02:00 at Lord
-    // Howe and 2012-04-01 02:00–03:00 in Sydney.
+    // Howe, 2012-04-01 02:00–03:00 in Sydney and 2026-10-25 02:00–03:00 in
+    // Berlin.
     let expected: BTreeSet<String> = [
+        "berlin-2026/oct-fall-back",
         "dst-lab/fall-into-repeat",
         "dst-lab/fall-first-0130",
         "dst-lab/fall-repeat-full-hour",
@@ -975,11 +978,22 @@ fn last_modified_is_never_after_date_and_never_hides_a_change() {
     let mut held: Vec<String> = Vec::new();
     for i in 0..40 {
         session["title"] = json!(format!("Dismantling Jinja, take {i}"));
-        let w = app.admin(
-            "PUT",
-            "/api/conferences/pycon-us-2012/sessions/dismantling-jinja",
-            &session,
-        );
+        // Every other write is a whole-schedule import.
+        let w = if i % 2 == 0 {
+            let mut whole = doc.clone();
+            for s in whole["sessions"].as_array_mut().unwrap() {
+                if s["id"] == "dismantling-jinja" {
+                    *s = session.clone();
+                }
+            }
+            app.put_schedule(&whole)
+        } else {
+            app.admin(
+                "PUT",
+                "/api/conferences/pycon-us-2012/sessions/dismantling-jinja",
+                &session,
+            )
+        };
         assert_eq!(w.status, 200, "{}", w.text());
         // Every date a client holds predates this write: it must not 304.
         for date in &held {

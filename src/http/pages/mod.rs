@@ -11,6 +11,9 @@
 //!   `/rotate`, `/delete`: the agenda page's forms
 //! - `GET /assets/{file}`: the embedded CSS and JS
 //!
+//! [`subscribe`] builds every page's subscribe panel by the rules of the
+//! calendar apps it links to (Google's size and URL limits above all).
+//!
 //! Every page works without JavaScript. Templates live in `templates/` and
 //! are compiled into the binary by askama, which HTML-escapes every value.
 //! Token-bearing paths all stay under `/agendas/`, where the request log

@@ -88,5 +88,20 @@ fn vtimezone(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, renderer, vtimezone);
+/// The per-event check of whether a local time goes out with TZID (two per
+/// event), over a week of Los Angeles minutes across the spring change.
+fn represents(c: &mut Criterion) {
+    let la: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap();
+    let from = Utc.with_ymd_and_hms(2012, 3, 7, 0, 0, 0).unwrap();
+    let to = Utc.with_ymd_and_hms(2012, 3, 15, 0, 0, 0).unwrap();
+    let instants: Vec<_> = (0..1000)
+        .map(|i| from + chrono::Duration::minutes(i * 11))
+        .collect();
+    c.bench_function("vtimezone/represents_1000", |b| {
+        let mut plan = confcal::ical::vtimezone::ZonePlan::new(la, from, to);
+        b.iter(|| instants.iter().filter(|&&t| plan.represents(t)).count())
+    });
+}
+
+criterion_group!(benches, renderer, vtimezone, represents);
 criterion_main!(benches);

@@ -22,7 +22,8 @@
 //! chrono-tz keeps its transition table private, so [`transitions`] recovers
 //! it by probing `offset_from_utc_datetime` and memoises the result per zone.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{
     DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
@@ -333,11 +334,13 @@ impl Observance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Form {
     /// One offset all year: a single STANDARD without RRULE, in force from
-    /// `since` (a UTC timestamp).
+    /// `since` (a UTC timestamp; `None` for a zone that never changed in
+    /// the scanned range, whose DTSTART is then 1970-01-01, or the feed's
+    /// first instant if earlier).
     Fixed {
         offset: i32,
         name: String,
-        since: i64,
+        since: Option<i64>,
     },
     /// One yearly rule pair: into daylight (the larger offset) and back.
     Yearly {
@@ -350,7 +353,7 @@ impl Form {
     /// The forms that describe `year` of the zone, if any does: a fixed
     /// offset when nothing changed in it, a rule pair when exactly two
     /// changes took the zone from one offset to another and back.
-    fn derive(tz: Tz, table: &[Transition], year: i32, first: i64) -> Option<Form> {
+    fn derive(tz: Tz, table: &[Transition], year: i32) -> Option<Form> {
         let (a, b) = (year_start(year), year_start(year + 1));
         let lo = table.partition_point(|t| t.at.timestamp() < a);
         let hi = table.partition_point(|t| t.at.timestamp() < b);
@@ -361,17 +364,11 @@ impl Form {
         match changes[..] {
             [] => {
                 let off = offset_at(tz, a);
-                // From the last change before the year, or from 1970 (or the
-                // feed's first instant, if earlier) for a zone that never
-                // changed in the scanned range.
                 let since = table[..lo]
                     .iter()
                     .rev()
                     .find(|t| t.offset_before != t.offset_after)
-                    .map_or_else(
-                        || first.min(-i64::from(total_seconds(&off))),
-                        |t| t.at.timestamp(),
-                    );
+                    .map(|t| t.at.timestamp());
                 Some(Form::Fixed {
                     offset: total_seconds(&off),
                     name: abbreviation(&off),
@@ -412,7 +409,9 @@ impl Form {
 
     fn latest_onset(&self, ts: i64, from_dtstart: bool) -> Option<i32> {
         match self {
-            Form::Fixed { offset, since, .. } => (!from_dtstart || *since <= ts).then_some(*offset),
+            Form::Fixed { offset, since, .. } => {
+                (!from_dtstart || since.map_or(true, |s| s <= ts)).then_some(*offset)
+            }
             Form::Yearly { daylight, standard } => {
                 let year = year_of(ts);
                 let mut best: Option<(i64, i32)> = None;
@@ -468,6 +467,27 @@ pub struct ZonePlan {
     form: Form,
     /// Years already checked with [`Form::fits_year`]; a feed touches few.
     checked: Vec<(i32, bool)>,
+    /// The feed's first instant (a UTC timestamp), where a fixed offset that
+    /// never changed starts if that is before 1970.
+    first: i64,
+}
+
+/// [`Form::derive`] for `tz` and `year`, remembered: deriving walks the
+/// rule's years back and forth (tens of microseconds), and every render of
+/// a feed asks again. At most one entry per zone and scanned year.
+fn derived(tz: Tz, table: &[Transition], year: i32) -> Option<Form> {
+    type Memo = Mutex<HashMap<(usize, i32), Option<Form>>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let memo = MEMO.get_or_init(Memo::default);
+    let key = (tz as usize, year);
+    if let Some(form) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return form.clone();
+    }
+    let form = Form::derive(tz, table, year);
+    memo.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, form.clone());
+    form
 }
 
 /// At most this many years of a feed's span are tried as the source of its
@@ -492,7 +512,7 @@ impl ZonePlan {
         }
         let mut best: Option<(usize, Form)> = None;
         for &y in years.iter().rev() {
-            let Some(form) = Form::derive(tz, &table, y, first.timestamp()) else {
+            let Some(form) = derived(tz, &table, y) else {
                 continue;
             };
             if best.as_ref().is_some_and(|(_, f)| *f == form) {
@@ -513,13 +533,14 @@ impl ZonePlan {
             Form::Fixed {
                 offset: total_seconds(&off),
                 name: abbreviation(&off),
-                since: first.timestamp(),
+                since: Some(first.timestamp()),
             }
         });
         ZonePlan {
             tz,
             table,
             form,
+            first: first.timestamp(),
             checked: Vec::new(),
         }
     }
@@ -551,7 +572,20 @@ impl ZonePlan {
         matches!(self.tz.from_local_datetime(&local), LocalResult::Single(_))
             && self.fits(t.year())
             && self.fits(local.year())
-            && self.form.rfc_offset(ts) == Some(real)
+            && self.rfc_offset(ts) == Some(real)
+    }
+
+    /// [`Form::rfc_offset`], with the DTSTART [`ZonePlan::write`] gives a
+    /// zone that never changed.
+    fn rfc_offset(&self, ts: i64) -> Option<i32> {
+        match &self.form {
+            Form::Fixed {
+                offset,
+                since: None,
+                ..
+            } => (ts >= self.first.min(-i64::from(*offset))).then_some(*offset),
+            form => form.rfc_offset(ts),
+        }
     }
 
     /// Writes the VTIMEZONE.
@@ -565,7 +599,8 @@ impl ZonePlan {
                 since,
             } => {
                 w.begin("STANDARD");
-                w.raw("DTSTART", &fmt_local(&local_at(*since, *offset)));
+                let since = since.unwrap_or_else(|| self.first.min(-i64::from(*offset)));
+                w.raw("DTSTART", &fmt_local(&local_at(since, *offset)));
                 w.raw("TZOFFSETFROM", &fmt_offset(*offset));
                 w.raw("TZOFFSETTO", &fmt_offset(*offset));
                 w.text("TZNAME", name);

@@ -955,6 +955,22 @@ fn served_vtimezones_match_chrono_tz() {
     }
 }
 
+/// The seed's schedule document and its session `id`, to change and send.
+fn seed_session(id: &str) -> (Value, Value) {
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("data/pycon-us-2012.json")).unwrap(),
+    )
+    .unwrap();
+    let session = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no session {id} in the seed"))
+        .clone();
+    (doc, session)
+}
+
 /// Writes in quick succession: no response's Last-Modified is ever later
 /// than its Date, nor any DTSTAMP/LAST-MODIFIED later than the clock, and
 /// a client revalidating with the Last-Modified it was given always sees a
@@ -963,17 +979,7 @@ fn served_vtimezones_match_chrono_tz() {
 fn last_modified_is_never_after_date_and_never_hides_a_change() {
     let app = spawn_app();
     let path = "/conferences/pycon-us-2012/sessions/dismantling-jinja.ics";
-    let doc: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_path("data/pycon-us-2012.json")).unwrap(),
-    )
-    .unwrap();
-    let mut session = doc["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "dismantling-jinja")
-        .unwrap()
-        .clone();
+    let (doc, mut session) = seed_session("dismantling-jinja");
     // Dates each response carried, to revalidate with after later writes.
     let mut held: Vec<String> = Vec::new();
     for i in 0..40 {
@@ -1058,17 +1064,7 @@ fn updates_reach_subscribers() {
     assert_eq!(inm(filtered, &etag(&before_e2)).status, 304);
 
     // Move the talk to another room.
-    let doc: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_path("data/pycon-us-2012.json")).unwrap(),
-    )
-    .unwrap();
-    let mut session = doc["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "dismantling-jinja")
-        .unwrap()
-        .clone();
+    let (doc, mut session) = seed_session("dismantling-jinja");
     session["room"] = json!("E1");
     let r = app.admin(
         "PUT",

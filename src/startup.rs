@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use crate::config::Settings;
 use crate::http::cache::FeedCache;
 use crate::http::ops::Metrics;
+use crate::http::protocol;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
 use crate::http::{self, AppState};
 use crate::import::{import_dir, ImportError};
@@ -109,11 +110,15 @@ impl Application {
             },
         });
         let mut server = HttpServer::new(move || {
+            // Middleware, innermost first: the request meets them from the
+            // bottom up, the response from the top down.
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .wrap(from_fn(limit_token_lookups))
+                .wrap(from_fn(protocol::head_as_get))
                 .wrap(Compress::default())
+                .wrap(from_fn(protocol::finish))
                 .wrap(from_fn(http::logging::log_request))
                 .configure(http::routes)
         })

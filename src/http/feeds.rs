@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
+use actix_web::http::Version;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
 use super::cache::{Key, Rendered, Variant};
+use super::protocol::is_head;
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::feed_options::join_query;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId};
@@ -425,6 +427,14 @@ pub async fn respond(
     }
     res.insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
         .insert_header((header::CONTENT_DISPOSITION, r.disposition.clone()));
+    let head = is_head(req);
+    if !r.has(variant) && req.version() < Version::HTTP_11 && !head {
+        // An HTTP/1.0 client cannot take the chunked stream below: compress
+        // the whole variant first (it is kept, as the stream would keep it),
+        // and send it with its length.
+        let r2 = r.clone();
+        web::block(move || r2.variant(variant)).await?;
+    }
     if r.has(variant) {
         let body = r.variant(variant);
         if body.len() <= LARGE_BODY {
@@ -440,8 +450,9 @@ pub async fn respond(
                 .no_chunking(len)
                 .streaming(futures_util::stream::iter(slices)))
         }
-    } else if req.method() == actix_web::http::Method::HEAD {
-        // The GET would stream (no length known yet); so does HEAD, bodiless.
+    } else if head {
+        // The GET would stream (no length known yet); so does HEAD, without
+        // compressing anything.
         Ok(res.streaming(futures_util::stream::empty::<Result<Bytes, std::io::Error>>()))
     } else {
         // First request for this coding since the render: stream it as it

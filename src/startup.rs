@@ -117,6 +117,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .wrap(from_fn(limit_token_lookups))
                 .wrap(from_fn(protocol::head_as_get))
+                .wrap(from_fn(protocol::mark_final))
                 .wrap(Compress::default())
                 .wrap(from_fn(protocol::finish))
                 .wrap(from_fn(http::logging::log_request))

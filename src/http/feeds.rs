@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
 use super::cache::{Key, Rendered, Variant};
-use super::protocol::is_head;
+use super::protocol::{if_none_match, is_head};
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::feed_options::join_query;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId};
@@ -400,9 +400,10 @@ pub async fn respond(
     cache_control: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let variant = Variant::negotiate(req);
+    let etag = r.etag_of(variant);
     let now = HttpDate::from(SystemTime::now());
     let modified = settled_last_modified(r.last_modified, SystemTime::from(now));
-    let fresh = not_modified(req, &r, modified);
+    let fresh = not_modified(req, &etag, modified);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
@@ -415,14 +416,13 @@ pub async fn respond(
     if let Some(modified) = modified {
         res.insert_header((header::LAST_MODIFIED, HttpDate::from(modified)));
     }
-    res.insert_header((header::ETAG, r.etag_of(variant)))
+    res.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, "Accept-Encoding"));
     if fresh {
         return Ok(res.finish());
     }
     if let Some(enc) = variant.content_encoding() {
-        // Setting the header also keeps the Compress middleware off it.
         res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
     }
     res.insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
@@ -481,22 +481,19 @@ pub fn settled_last_modified(changed: DateTime<Utc>, now: SystemTime) -> Option<
     (changed_secs < now_secs).then_some(changed)
 }
 
-/// RFC 9110 §13.2.2: If-None-Match decides when present; otherwise
-/// If-Modified-Since (second precision, like our timestamps), and only
-/// against a settled `Last-Modified` (see [`settled_last_modified`]).
-fn not_modified(req: &HttpRequest, r: &Rendered, modified: Option<SystemTime>) -> bool {
-    let headers = req.headers();
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
-        let Ok(inm) = inm.to_str() else { return false };
-        return inm
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || r.matches(t));
+/// RFC 9110 §13.2.2: If-None-Match decides when present, against the
+/// ETag of the coding selected for this request (see
+/// [`super::protocol::if_none_match`]); otherwise If-Modified-Since
+/// (second precision, like our timestamps), and only against a settled
+/// `Last-Modified` (see [`settled_last_modified`]).
+fn not_modified(req: &HttpRequest, etag: &str, modified: Option<SystemTime>) -> bool {
+    if let Some(matched) = if_none_match(req, etag) {
+        return matched;
     }
     let Some(modified) = modified else {
         return false;
     };
-    headers
+    req.headers()
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<HttpDate>().ok())

@@ -1,6 +1,9 @@
 //! HTTP that other software relies on, tried on raw sockets (no client
-//! library smoothing anything over): HTTP/1.0 framing, HEAD everywhere.
+//! library smoothing anything over): HTTP/1.0 framing, HEAD everywhere,
+//! If-None-Match over several header lines and against the coding
+//! selected, one strong ETag per coding actually sent.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -320,5 +323,122 @@ fn head_answers_wherever_get_does_with_the_same_headers() {
                 "{what}: the same fields, varying ones included"
             );
         }
+    }
+}
+
+/// RFC 9110 §13.1.2: If-None-Match is a list that may come on several
+/// header lines, compared weakly with the ETag of the representation
+/// that would be selected, the coding chosen for this request.
+#[test]
+fn if_none_match_reads_every_line_against_the_selected_coding() {
+    let app = spawn_app();
+    let t = new_agenda(&app);
+    let css = css_path(&app);
+    for path in [PYCON.to_owned(), format!("/agendas/{t}.ics"), css] {
+        let mut tags = HashMap::new();
+        for coding in ["identity", "gzip", "br"] {
+            let r = raw(&app, &req11("GET", &path, &[("Accept-Encoding", coding)]));
+            assert_eq!(r.status, 200, "{path}");
+            let tag = r
+                .header("etag")
+                .unwrap_or_else(|| panic!("{path}: no ETag"))
+                .to_owned();
+            tags.insert(coding, tag);
+        }
+        for coding in ["identity", "gzip", "br"] {
+            let mine = tags[coding].as_str();
+            let ae = ("Accept-Encoding", coding);
+            // The tag on the second line of two.
+            let r = raw(
+                &app,
+                &req11(
+                    "GET",
+                    &path,
+                    &[ae, ("If-None-Match", "\"other\""), ("If-None-Match", mine)],
+                ),
+            );
+            assert_eq!(r.status, 304, "{path} ({coding}): second line ignored");
+            assert_eq!(r.header("etag"), Some(mine));
+            assert!(r.wire_body.is_empty());
+            // In a list, and weak: W/"x" matches "x" (weak comparison).
+            let list = format!("\"a\", W/{mine}, \"b\"");
+            let r = raw(&app, &req11("GET", &path, &[ae, ("If-None-Match", &list)]));
+            assert_eq!(r.status, 304, "{path} ({coding}): {list}");
+            assert_eq!(r.header("etag"), Some(mine));
+            // Another coding's tag is another representation: 200, with
+            // this coding's tag, never a 304 carrying a different ETag.
+            for other in ["identity", "gzip", "br"] {
+                if other == coding || tags[other] == tags[coding] {
+                    continue;
+                }
+                let r = raw(
+                    &app,
+                    &req11("GET", &path, &[ae, ("If-None-Match", &tags[other])]),
+                );
+                assert_eq!(r.status, 200, "{path}: {coding} request, {other} tag");
+                assert_eq!(r.header("etag"), Some(mine));
+            }
+            let r = raw(&app, &req11("GET", &path, &[ae, ("If-None-Match", "*")]));
+            assert_eq!(r.status, 304, "{path}: *");
+        }
+    }
+}
+
+/// Every ETag names exactly one sequence of bytes and one coding; no
+/// coding is compressed again per request under another body's tag.
+/// `deflate` (not one we precompute) gets the identity body, with the
+/// identity tag.
+#[test]
+fn each_coding_sent_has_its_own_tag_and_bytes() {
+    let app = spawn_app();
+    let t = new_agenda(&app);
+    let css = css_path(&app);
+    for path in [
+        PYCON.to_owned(),
+        "/conferences/pycon-us-2012/sessions/dismantling-jinja.ics".to_owned(),
+        format!("/agendas/{t}.ics"),
+        css,
+    ] {
+        // ETag -> (Content-Encoding, bytes on the wire after transfer coding)
+        let mut seen: HashMap<String, (Option<String>, Vec<u8>)> = HashMap::new();
+        let identity = raw(&app, &req11("GET", &path, &[])).decoded();
+        for ae in [
+            "identity",
+            "gzip",
+            "br",
+            "deflate",
+            "deflate, gzip;q=0.5",
+            "br;q=0.1, gzip",
+            "*",
+            "deflate, identity;q=0",
+        ] {
+            for _ in 0..2 {
+                let r = raw(&app, &req11("GET", &path, &[("Accept-Encoding", ae)]));
+                assert_eq!(r.status, 200, "{path} ({ae})");
+                let tag = r.header("etag").expect("ETag").to_owned();
+                assert!(!tag.starts_with("W/"), "{path}: strong tags");
+                let coding = r.header("content-encoding").map(str::to_owned);
+                assert!(
+                    matches!(coding.as_deref(), None | Some("gzip" | "br")),
+                    "{path} ({ae}): a coding we do not keep: {coding:?}"
+                );
+                assert_eq!(r.decoded(), identity, "{path} ({ae})");
+                let entry = (coding, r.body());
+                match seen.get(&tag) {
+                    Some(before) => assert_eq!(
+                        before, &entry,
+                        "{path} ({ae}): one ETag, two representations"
+                    ),
+                    None => {
+                        assert!(
+                            !seen.values().any(|v| v == &entry),
+                            "{path}: one representation, two ETags"
+                        );
+                        seen.insert(tag, entry);
+                    }
+                }
+            }
+        }
+        assert_eq!(seen.len(), 3, "{path}: identity, gzip and br");
     }
 }

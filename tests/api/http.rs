@@ -1,12 +1,15 @@
 //! HTTP that other software relies on, tried on raw sockets (no client
 //! library smoothing anything over): HTTP/1.0 framing, HEAD everywhere,
 //! If-None-Match over several header lines and against the coding
-//! selected, one strong ETag per coding actually sent.
+//! selected, one strong ETag per coding actually sent, and validators on
+//! the JSON API.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
+
+use serde_json::json;
 
 use crate::helpers::{spawn_app, TestApp};
 
@@ -334,7 +337,13 @@ fn if_none_match_reads_every_line_against_the_selected_coding() {
     let app = spawn_app();
     let t = new_agenda(&app);
     let css = css_path(&app);
-    for path in [PYCON.to_owned(), format!("/agendas/{t}.ics"), css] {
+    for path in [
+        PYCON.to_owned(),
+        format!("/agendas/{t}.ics"),
+        css,
+        "/api/conferences".to_owned(),
+        "/api/conferences/pycon-us-2012/sessions".to_owned(),
+    ] {
         let mut tags = HashMap::new();
         for coding in ["identity", "gzip", "br"] {
             let r = raw(&app, &req11("GET", &path, &[("Accept-Encoding", coding)]));
@@ -398,6 +407,8 @@ fn each_coding_sent_has_its_own_tag_and_bytes() {
         "/conferences/pycon-us-2012/sessions/dismantling-jinja.ics".to_owned(),
         format!("/agendas/{t}.ics"),
         css,
+        "/api/conferences".to_owned(),
+        "/api/conferences/pycon-us-2012".to_owned(),
     ] {
         // ETag -> (Content-Encoding, bytes on the wire after transfer coding)
         let mut seen: HashMap<String, (Option<String>, Vec<u8>)> = HashMap::new();
@@ -441,4 +452,64 @@ fn each_coding_sent_has_its_own_tag_and_bytes() {
         }
         assert_eq!(seen.len(), 3, "{path}: identity, gzip and br");
     }
+}
+
+/// The read API carries `Cache-Control`, a strong ETag per coding, and
+/// answers If-None-Match with 304 until the data changes.
+#[test]
+fn json_api_has_cache_control_and_validators() {
+    let app = spawn_app();
+    let paths = [
+        "/api/conferences",
+        "/api/conferences/pycon-us-2012",
+        "/api/conferences/pycon-us-2012/sessions",
+        "/api/conferences/pycon-us-2012/sessions?room=E2",
+        "/api/conferences/pycon-us-2012/sessions/dismantling-jinja",
+    ];
+    let mut before = Vec::new();
+    for path in paths {
+        let r = raw(&app, &req11("GET", path, &[]));
+        assert_eq!(r.status, 200);
+        let cache = r.header("cache-control").expect("Cache-Control");
+        assert!(cache.contains("no-cache"), "{path}: {cache}");
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        let tag = r.header("etag").expect("ETag").to_owned();
+        let again = raw(&app, &req11("GET", path, &[("If-None-Match", &tag)]));
+        assert_eq!(again.status, 304, "{path}");
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        assert_eq!(again.header("cache-control"), Some(cache));
+        assert!(again.wire_body.is_empty());
+        before.push(tag);
+    }
+    // A change of the abstract: the answers that show it are new (the
+    // others may keep their bytes, and so their tags: timestamps have
+    // one-second resolution).
+    let mut session = app
+        .get("/api/conferences/pycon-us-2012/sessions/dismantling-jinja")
+        .json();
+    let doc = json!({
+        "id": "dismantling-jinja",
+        "title": session["title"].take(),
+        "speakers": ["Armin Ronacher"],
+        "start": "2012-03-09T14:00",
+        "end": "2012-03-09T14:40",
+        "room": "E2",
+        "abstract": "Changed.",
+    });
+    let r = app.admin(
+        "PUT",
+        "/api/conferences/pycon-us-2012/sessions/dismantling-jinja",
+        &doc,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    for (path, tag) in paths.iter().zip(&before).skip(2) {
+        let r = raw(&app, &req11("GET", path, &[("If-None-Match", tag)]));
+        assert_eq!(r.status, 200, "{path}: stale 304 after a change");
+        assert_ne!(r.header("etag"), Some(tag.as_str()));
+    }
+    // Errors are never cached.
+    let r = raw(&app, &req11("GET", "/api/conferences/nope", &[]));
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(!r.has("etag"));
 }

@@ -109,6 +109,7 @@ impl Application {
                 unknown_token: RateLimiter::new(settings.unknown_token_per_minute),
             },
         });
+        let body_limit = settings.body_limit;
         let mut server = HttpServer::new(move || {
             // Middleware, innermost first: the request meets them from the
             // bottom up, the response from the top down.
@@ -119,8 +120,10 @@ impl Application {
                 .wrap(from_fn(protocol::head_as_get))
                 .wrap(from_fn(protocol::mark_final))
                 .wrap(Compress::default())
+                .wrap(http::error::framework_errors())
                 .wrap(from_fn(protocol::finish))
                 .wrap(from_fn(http::logging::log_request))
+                .configure(|cfg| http::extractors(cfg, body_limit))
                 .configure(http::routes)
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)

@@ -108,6 +108,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
+/// actix's extractors answer their own errors as plain text; these make
+/// them [`ApiError`]s, our JSON, where they happen (a JSON body over the
+/// limit is our 413 naming `body`). No route reads its body through them
+/// today ([`read_body`] does); these keep any that will from answering in
+/// another shape, and give `web::Json` the configured body limit.
+pub fn extractors(cfg: &mut web::ServiceConfig, body_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(body_limit)
+            .error_handler(|e, _| ApiError::from(e).into()),
+    )
+    .app_data(
+        web::FormConfig::default()
+            .limit(body_limit)
+            .error_handler(|e, _| ApiError::from(e).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::from(e).into()))
+    .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::from(e).into()));
+}
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound {
         field: None,

@@ -1,15 +1,15 @@
 //! HTTP that other software relies on, tried on raw sockets (no client
 //! library smoothing anything over): HTTP/1.0 framing, HEAD everywhere,
 //! If-None-Match over several header lines and against the coding
-//! selected, one strong ETag per coding actually sent, and validators on
-//! the JSON API.
+//! selected, one strong ETag per coding actually sent, the framework's own
+//! errors as JSON, and validators on the JSON API.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
 
@@ -68,6 +68,16 @@ impl Raw {
             Some(other) => panic!("unexpected content coding {other}"),
         }
         out
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.decoded()).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {} {:?}",
+                self.status_line,
+                String::from_utf8_lossy(&self.body())
+            )
+        })
     }
 }
 
@@ -512,4 +522,27 @@ fn json_api_has_cache_control_and_validators() {
     assert_eq!(r.status, 404);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(!r.has("etag"));
+}
+
+/// The errors actix raises itself (not our handlers) answer in our JSON
+/// shape: an impossible Accept-Encoding (406 from the Compress middleware).
+#[test]
+fn framework_errors_are_json() {
+    let app = spawn_app();
+    for path in ["/healthz", "/api/conferences", "/", PYCON] {
+        for ae in ["identity;q=0", "*;q=0", "compress, identity;q=0"] {
+            let r = raw(&app, &req11("GET", path, &[("Accept-Encoding", ae)]));
+            assert_eq!(r.status, 406, "{path} ({ae})");
+            assert!(
+                r.header("content-type")
+                    .is_some_and(|c| c.starts_with("application/json")),
+                "{path}: {:?}",
+                r.headers
+            );
+            let j = r.json();
+            assert_eq!(j["field"], "accept-encoding", "{j}");
+            let msg = j["error"].as_str().unwrap();
+            assert!(msg.contains("gzip") && msg.contains("br"), "{msg}");
+        }
+    }
 }

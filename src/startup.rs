@@ -30,6 +30,12 @@ pub enum StartupError {
     },
     #[error("invalid base URL {0:?}: it must be an absolute http(s) URL")]
     BaseUrl(String),
+    #[error(
+        "the admin token (CONFCAL_ADMIN_TOKEN or --admin-token) is too weak: {0}; \
+         make one with {make}",
+        make = crate::config::MAKE_ADMIN_TOKEN
+    )]
+    WeakAdminToken(String),
 }
 
 /// Seconds requests in flight get to finish once a stop begins. Under 10,
@@ -67,6 +73,15 @@ impl Application {
         settings: Settings,
         shutdown: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
     ) -> Result<Application, StartupError> {
+        // Before anything is opened: a weak token is a start-up error, not
+        // a server that anyone may administer after enough guesses.
+        if let Some(weakness) = settings
+            .admin_token
+            .as_ref()
+            .and_then(|t| t.admin_token_weakness())
+        {
+            return Err(StartupError::WeakAdminToken(weakness));
+        }
         let store = Store::open(&settings.db)?;
         if let Some(dir) = &settings.data_dir {
             if store.is_empty()? && dir.is_dir() {

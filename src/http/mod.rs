@@ -61,6 +61,8 @@ impl AppState {
     }
 }
 
+/// The route table. Every GET route answers HEAD too, by
+/// [`protocol::head_as_get`] in front of it: no route names HEAD.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")

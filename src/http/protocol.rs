@@ -38,7 +38,7 @@ pub fn is_head(req: &HttpRequest) -> bool {
     req.method() == Method::HEAD || req.extensions().get::<Head>().is_some()
 }
 
-/// Middleware, innermost: a HEAD request is routed and handled as the GET
+/// Middleware, before routing: a HEAD request is routed and handled as the GET
 /// it stands for, so it exists wherever GET does and gets the same status
 /// and header fields; then the content is dropped, keeping its size so
 /// `Content-Length` is GET's. (actix's own routes match HEAD only where a

@@ -330,15 +330,29 @@ fn weak_admin_tokens_are_refused_at_start() {
             "different characters",
         ),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_confcal"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confcal"))
             .arg("--db")
             .arg(dir.path().join("weak.db"))
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(repo_path("data"))
             .env("CONFCAL_ADMIN_TOKEN", weak)
             .env("RUST_LOG", "warn")
-            .output()
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap();
+        // A server that took the token would run on: give it a minute to
+        // refuse (it takes milliseconds), then stop it and fail.
+        let refused = (0..600).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            child.try_wait().unwrap().is_some()
+        });
+        if !refused {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{weak}: the server started with it");
+        }
+        let out = child.wait_with_output().unwrap();
         assert!(!out.status.success(), "{weak}: the server started");
         let err = String::from_utf8_lossy(&out.stderr);
         for part in [

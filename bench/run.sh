@@ -56,9 +56,13 @@ rps() {
     wrk -t2 -c"$conns" -d"${dur}s" "${hdr[@]}" "$url" | awk '/Requests\/sec/ {print $2}'
 }
 
+# The server refuses admin tokens under 32 characters (and a fixed one is
+# fine for a server on loopback that lives for one measurement).
+export BENCH_ADMIN_TOKEN=bench-admin-token-0123456789-abcdefghij
+
 start_server() { # DB -> sets $base, appends pid
     local port; port=$(free_port)
-    CONFCAL_ADMIN_TOKEN=bench RUST_LOG=warn "$bin" --db "$1" serve --addr "127.0.0.1:$port" \
+    CONFCAL_ADMIN_TOKEN="$BENCH_ADMIN_TOKEN" RUST_LOG=warn "$bin" --db "$1" serve --addr "127.0.0.1:$port" \
         --data-dir "$work/none" >/dev/null 2>&1 &
     pids+=($!)
     base="http://127.0.0.1:$port"
@@ -70,7 +74,7 @@ stop_server() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unse
 # Changes one session's title through the admin API (forcing a fresh render).
 touch_session() { # BASE N
     python3 - "$1" "$2" <<'PY'
-import json, sys, urllib.request
+import json, os, sys, urllib.request
 base, n = sys.argv[1], sys.argv[2]
 url = f"{base}/api/conferences/bench-conf/sessions/s000000"
 s = json.load(urllib.request.urlopen(url))
@@ -78,7 +82,8 @@ doc = {k: s[k] for k in ("title", "speakers", "room", "tracks", "abstract", "not
 doc["start"], doc["end"] = s["start"][:16] + s["start"][19:], s["end"][:16] + s["end"][19:]
 doc["title"] = f"Changed {n}"
 req = urllib.request.Request(url, data=json.dumps(doc).encode(), method="PUT",
-    headers={"Authorization": "Bearer bench", "Content-Type": "application/json"})
+    headers={"Authorization": "Bearer " + os.environ["BENCH_ADMIN_TOKEN"],
+             "Content-Type": "application/json"})
 urllib.request.urlopen(req).read()
 PY
 }

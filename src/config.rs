@@ -181,6 +181,42 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// The shortest admin token accepted: anyone who can reach the server may
+/// try tokens, and nothing limits the tries, so the token must be
+/// unguessable by itself (32 characters of base64 carry 192 bits).
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// Different characters an admin token needs at least: a long run of one
+/// or two characters (`aaaa…`, `1212…`) is as guessable as a short token.
+const MIN_ADMIN_TOKEN_DISTINCT: usize = 8;
+
+/// How to make a good token, for error messages and the README.
+pub const MAKE_ADMIN_TOKEN: &str =
+    "`openssl rand -base64 32` or `head -c 32 /dev/urandom | base64`";
+
+impl Secret {
+    /// Why this is too weak to be the admin token, if it is.
+    pub fn admin_token_weakness(&self) -> Option<String> {
+        let chars = self.0.chars().count();
+        let mut distinct: Vec<char> = self.0.chars().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if chars < MIN_ADMIN_TOKEN_CHARS {
+            Some(format!(
+                "it is {chars} character{} long, and must be at least {MIN_ADMIN_TOKEN_CHARS}",
+                if chars == 1 { "" } else { "s" }
+            ))
+        } else if distinct.len() < MIN_ADMIN_TOKEN_DISTINCT {
+            Some(format!(
+                "it has {} different characters, and needs at least {MIN_ADMIN_TOKEN_DISTINCT}",
+                distinct.len()
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// Everything [`crate::startup::Application::build`] needs.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -249,6 +285,21 @@ mod tests {
         assert!(!format!("{s:?} {s}").contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
         assert!("  ".parse::<Secret>().is_err());
+    }
+
+    #[test]
+    fn weak_admin_tokens_are_named() {
+        for weak in ["x", "hunter2", &"a".repeat(64), &"12".repeat(20)] {
+            assert!(Secret::new(weak).admin_token_weakness().is_some(), "{weak}");
+        }
+        let short = Secret::new("0123456789abcdefghijklmnopqrstu");
+        assert!(short
+            .admin_token_weakness()
+            .unwrap()
+            .contains("31 characters"));
+        // What `openssl rand -base64 32` prints.
+        let good = Secret::new("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE=");
+        assert_eq!(good.admin_token_weakness(), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 use crate::config::Settings;
 use crate::http::cache::FeedCache;
 use crate::http::ops::Metrics;
+use crate::http::protocol;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
 use crate::http::{self, AppState};
 use crate::import::{import_dir, ImportError};
@@ -29,6 +30,12 @@ pub enum StartupError {
     },
     #[error("invalid base URL {0:?}: it must be an absolute http(s) URL")]
     BaseUrl(String),
+    #[error(
+        "the admin token (CONFCAL_ADMIN_TOKEN or --admin-token) is too weak: {0}; \
+         make one with {make}",
+        make = crate::config::MAKE_ADMIN_TOKEN
+    )]
+    WeakAdminToken(String),
 }
 
 /// Seconds requests in flight get to finish once a stop begins. Under 10,
@@ -66,6 +73,15 @@ impl Application {
         settings: Settings,
         shutdown: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
     ) -> Result<Application, StartupError> {
+        // Before anything is opened: a weak token is a start-up error, not
+        // a server that anyone may administer after enough guesses.
+        if let Some(weakness) = settings
+            .admin_token
+            .as_ref()
+            .and_then(|t| t.admin_token_weakness())
+        {
+            return Err(StartupError::WeakAdminToken(weakness));
+        }
         let store = Store::open(&settings.db)?;
         if let Some(dir) = &settings.data_dir {
             if store.is_empty()? && dir.is_dir() {
@@ -108,13 +124,21 @@ impl Application {
                 unknown_token: RateLimiter::new(settings.unknown_token_per_minute),
             },
         });
+        let body_limit = settings.body_limit;
         let mut server = HttpServer::new(move || {
+            // Middleware, innermost first: the request meets them from the
+            // bottom up, the response from the top down.
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
                 .wrap(from_fn(limit_token_lookups))
+                .wrap(from_fn(protocol::head_as_get))
+                .wrap(from_fn(protocol::mark_final))
                 .wrap(Compress::default())
+                .wrap(http::error::framework_errors())
+                .wrap(from_fn(protocol::finish))
                 .wrap(from_fn(http::logging::log_request))
+                .configure(|cfg| http::extractors(cfg, body_limit))
                 .configure(http::routes)
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)

@@ -1,10 +1,15 @@
-//! The read-only JSON API: conferences and their sessions.
+//! The read-only JSON API: conferences and their sessions, each answer
+//! with validators like the feeds' (see [`json_ok`]).
 
+use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::cache::{compress, strong_etag, Variant};
+use super::protocol::if_none_match;
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::{Link, SessionFilter};
 use crate::store::{ConferenceRecord, SessionRecord, Status};
@@ -121,22 +126,70 @@ pub fn utc_rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-pub async fn conferences(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Caches may keep an API answer but must ask before each use: programs
+/// read the API right after changing it (an admin sync, then a check), so
+/// freshness comes first, and the 304 makes asking cheap. (Feeds, polled
+/// by calendars hours apart, may be kept five minutes.)
+pub const API_CACHE: &str = "public, no-cache";
+
+/// Bodies above this are compressed on a blocking thread.
+const COMPRESS_INLINE: usize = 64 * 1024;
+
+/// A 200 of the read API: `value` as JSON in the best coding the client
+/// takes, with a strong ETag per coding (the identity body's hash, plus
+/// the coding: the same scheme and compressor settings as the feeds), or a
+/// 304 when the client's copy is current, decided before any compression.
+pub async fn json_ok(req: &HttpRequest, value: &impl Serialize) -> Result<HttpResponse, ApiError> {
+    let body = Bytes::from(
+        serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("JSON: {e}")))?,
+    );
+    let variant = Variant::negotiate(req);
+    let etag = variant.etag(&strong_etag(&body));
+    let fresh = if_none_match(req, &etag) == Some(true);
+    let mut res = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, API_CACHE))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    if fresh {
+        return Ok(res.finish());
+    }
+    res.content_type("application/json");
+    let Some(enc) = variant.content_encoding() else {
+        return Ok(res.body(body));
+    };
+    res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
+    let compressed = if body.len() <= COMPRESS_INLINE {
+        compress(&body, variant)
+    } else {
+        web::block(move || compress(&body, variant)).await?
+    };
+    Ok(res.body(compressed))
+}
+
+pub async fn conferences(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let confs = state.db(|s| s.conferences()).await?;
     let body: Vec<ConferenceJson<'_>> = confs
         .iter()
         .map(|c| ConferenceJson::new(c, &state.base_url))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "conferences": body })))
+    json_ok(&req, &serde_json::json!({ "conferences": body })).await
 }
 
 pub async fn conference(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let slug = conf_slug(&path)?;
     let conf = state.db(move |s| s.conference(&slug)).await?;
-    Ok(HttpResponse::Ok().json(ConferenceJson::new(&conf, &state.base_url)))
+    json_ok(&req, &ConferenceJson::new(&conf, &state.base_url)).await
 }
 
 pub async fn sessions(
@@ -151,20 +204,25 @@ pub async fn sessions(
         .iter()
         .map(|s| SessionJson::new(s, &conf, &state.base_url))
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "conference": conf.conference.slug.as_str(),
-        "timezone": conf.conference.tz.name(),
-        "count": list.len(),
-        "sessions": list,
-    })))
+    json_ok(
+        &req,
+        &serde_json::json!({
+            "conference": conf.conference.slug.as_str(),
+            "timezone": conf.conference.tz.name(),
+            "count": list.len(),
+            "sessions": list,
+        }),
+    )
+    .await
 }
 
 pub async fn session(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
-    Ok(HttpResponse::Ok().json(SessionJson::new(&session, &conf, &state.base_url)))
+    json_ok(&req, &SessionJson::new(&session, &conf, &state.base_url)).await
 }

@@ -70,10 +70,9 @@ const BROTLI_QUALITY: u32 = 5;
 
 impl Rendered {
     pub fn new(body: Bytes, last_modified: DateTime<Utc>, disposition: String) -> Self {
-        let hex = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&body));
         Rendered {
+            etag: strong_etag(&body),
             body,
-            etag: format!("\"{hex}\""),
             last_modified,
             disposition,
             gzip: OnceLock::new(),
@@ -109,19 +108,13 @@ impl Rendered {
     /// The strong ETag of a variant: each content coding is its own
     /// representation with its own tag (RFC 9110 §8.8.3).
     pub fn etag_of(&self, enc: Variant) -> String {
-        match enc.suffix() {
-            None => self.etag.clone(),
-            Some(s) => format!("{}-{s}\"", self.etag.trim_end_matches('"')),
-        }
+        enc.etag(&self.etag)
     }
+}
 
-    /// Whether `tag` (from If-None-Match) names any variant of this body.
-    pub fn matches(&self, tag: &str) -> bool {
-        let tag = tag.strip_prefix("W/").unwrap_or(tag);
-        [Variant::Identity, Variant::Gzip, Variant::Brotli]
-            .iter()
-            .any(|v| self.etag_of(*v) == tag)
-    }
+/// The strong ETag (quoted) of an identity body: a 128-bit hash of it.
+pub fn strong_etag(body: &[u8]) -> String {
+    format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(body))
 }
 
 /// Input per compressed chunk. Compression always goes chunk by chunk
@@ -203,7 +196,9 @@ impl Chunked {
     }
 }
 
-fn compress(body: &Bytes, enc: Variant) -> Bytes {
+/// `body` in `enc`, all at once (CPU work: large bodies belong on a
+/// blocking thread). The same bytes as [`Rendered::stream`] sends.
+pub fn compress(body: &Bytes, enc: Variant) -> Bytes {
     let mut c = Chunked::new(body.clone(), enc);
     while c.next_chunk().is_some() {}
     c.into_produced()
@@ -262,6 +257,18 @@ impl Variant {
         }
     }
 
+    /// The tag of this coding of the body whose identity tag is
+    /// `identity` (`"…"` → `"…-gzip"`): each coding is its own
+    /// representation with its own strong tag (RFC 9110 §8.8.3), and since
+    /// the settings above are fixed, the same body always gives the same
+    /// compressed bytes.
+    pub fn etag(self, identity: &str) -> String {
+        match self.suffix() {
+            None => identity.to_owned(),
+            Some(s) => format!("{}-{s}\"", identity.trim_end_matches('"')),
+        }
+    }
+
     pub fn content_encoding(self) -> Option<ContentEncoding> {
         match self {
             Variant::Identity => None,
@@ -270,8 +277,12 @@ impl Variant {
         }
     }
 
-    /// The client's preferred coding among ours, by actix's own parser (so
-    /// the answer agrees with its Compress middleware's).
+    /// The client's preferred coding among those we keep, by actix's own
+    /// parser. Never one we do not keep: `deflate` alone gets identity (a
+    /// third copy of every feed for clients that all take gzip too was not
+    /// worth its memory; and the Compress middleware, which would deflate
+    /// per request, never touches a tagged response, see
+    /// [`super::protocol::mark_final`]).
     pub fn negotiate(req: &HttpRequest) -> Variant {
         let Ok(accept) = AcceptEncoding::parse(req) else {
             return Variant::Identity;
@@ -494,8 +505,8 @@ mod tests {
             r.etag_of(Variant::Brotli),
         ];
         assert!(tags[1].ends_with("-gzip\"") && tags[2].ends_with("-br\""));
-        assert!(tags.iter().all(|t| r.matches(t)));
-        assert!(!r.matches("\"other\""));
+        assert_eq!(tags[0], strong_etag(&r.body));
+        assert!(tags[0] != tags[1] && tags[1] != tags[2] && tags[0] != tags[2]);
         // The streamed bytes are the bytes kept.
         let fresh = rendered(std::str::from_utf8(&r.body).unwrap());
         let mut stream = std::pin::pin!(fresh.clone().stream(Variant::Gzip));

@@ -4,7 +4,12 @@
 //! errors are logged with their cause and answered with a generic message:
 //! a 500 never shows SQL, paths or secrets.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -40,6 +45,14 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("internal error")]
     Internal(String),
+    /// An error that actix answered by itself (an extractor, the Compress
+    /// middleware), put in our shape by [`framework_errors`].
+    #[error("{message}")]
+    Http {
+        status: StatusCode,
+        field: Option<&'static str>,
+        message: String,
+    },
 }
 
 #[derive(Serialize)]
@@ -89,6 +102,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => Some("body"),
             ApiError::TooManyRequests { .. } => None,
             ApiError::Internal(_) => None,
+            ApiError::Http { field, .. } => *field,
         }
     }
 }
@@ -137,6 +151,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Http { status, .. } => *status,
         }
     }
 
@@ -162,5 +177,194 @@ impl ResponseError for ApiError {
                 error: self.to_string(),
                 field: self.field(),
             })
+    }
+}
+
+impl From<JsonPayloadError> for ApiError {
+    fn from(e: JsonPayloadError) -> Self {
+        match e {
+            JsonPayloadError::OverflowKnownLength { limit, .. }
+            | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit },
+            JsonPayloadError::ContentType => {
+                ApiError::bad_request("content-type", "the body must be application/json")
+            }
+            other => ApiError::bad_request("body", format!("cannot read the body: {other}")),
+        }
+    }
+}
+
+impl From<UrlencodedError> for ApiError {
+    fn from(e: UrlencodedError) -> Self {
+        match e {
+            UrlencodedError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
+            other => ApiError::bad_request("body", format!("cannot read the form: {other}")),
+        }
+    }
+}
+
+impl From<QueryPayloadError> for ApiError {
+    fn from(e: QueryPayloadError) -> Self {
+        ApiError::bad_request("query", format!("cannot read the query: {e}"))
+    }
+}
+
+/// A path that does not fit its route is no such page, as actix has it.
+impl From<PathError> for ApiError {
+    fn from(_: PathError) -> Self {
+        ApiError::NotFound {
+            field: None,
+            message: "no such page".into(),
+        }
+    }
+}
+
+/// Middleware (actix's [`ErrorHandlers`]), outside Compress: an error
+/// response that is neither our JSON nor one of the pages' HTML error
+/// pages was made by actix itself, empty or as plain text (Compress's 406
+/// is `br, gzip, deflate`). It is answered again in our JSON shape, with
+/// the same status and the fields that explain it (`Allow`, `Retry-After`,
+/// `Vary`). Extractor errors never get here: [`crate::http::extractors`]
+/// turns them into [`ApiError`]s where they happen.
+///
+/// (Errors actix-http writes before any application code sees the
+/// request, a request line it cannot parse (400), a head too large (431)
+/// or too slow (408), have no hook in actix-http and stay empty.)
+pub fn framework_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(as_json)
+}
+
+fn ours(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"))
+}
+
+fn as_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    if ours(res.headers()) {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (field, message) = match status {
+        StatusCode::NOT_ACCEPTABLE => (
+            Some("accept-encoding"),
+            "no content coding this server has is acceptable: it sends br, gzip or none \
+             (identity)"
+                .to_owned(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (Some("body"), "the request body is too large".into()),
+        s => (
+            None,
+            s.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
+        ),
+    };
+    let (req, old) = res.into_parts();
+    let mut new = ApiError::Http {
+        status,
+        field,
+        message,
+    }
+    .error_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::VARY] {
+        for v in old.headers().get_all(&name) {
+            new.headers_mut().append(name.clone(), v.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use actix_web::http::StatusCode;
+    use actix_web::{test, web, App, HttpResponse};
+    use serde_json::Value;
+
+    #[actix_web::test]
+    async fn extractor_and_framework_errors_answer_in_our_shape() {
+        let app = test::init_service(
+            App::new()
+                .wrap(super::framework_errors())
+                .configure(|c| crate::http::extractors(c, 16))
+                .route(
+                    "/json",
+                    web::post().to(|_: web::Json<Value>| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/query",
+                    web::get().to(|_: web::Query<HashMap<String, u32>>| async {
+                        HttpResponse::Ok().finish()
+                    }),
+                )
+                .route(
+                    "/plain",
+                    web::get().to(|| async {
+                        HttpResponse::MethodNotAllowed()
+                            .insert_header(("Allow", "GET, HEAD"))
+                            .body("method not allowed, in text")
+                    }),
+                )
+                .route(
+                    "/page",
+                    web::get().to(|| async {
+                        HttpResponse::NotFound()
+                            .content_type("text/html; charset=utf-8")
+                            .body("<p>an HTML error page</p>")
+                    }),
+                ),
+        )
+        .await;
+        let json = |ct: &str, body: &'static [u8]| {
+            test::TestRequest::post()
+                .uri("/json")
+                .insert_header(("Content-Type", ct.to_owned()))
+                .set_payload(body)
+                .to_request()
+        };
+        for (req, status, field) in [
+            (
+                json("application/json", b"[1, 2, 3, 4, 5, 6, 7, 8, 9]"),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body",
+            ),
+            (
+                json("application/json", b"{"),
+                StatusCode::BAD_REQUEST,
+                "body",
+            ),
+            (
+                json("text/plain", b"{}"),
+                StatusCode::BAD_REQUEST,
+                "content-type",
+            ),
+            (
+                test::TestRequest::get().uri("/query?n=many").to_request(),
+                StatusCode::BAD_REQUEST,
+                "query",
+            ),
+        ] {
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status(), status);
+            let body: Value = test::read_body_json(res).await;
+            assert_eq!(body["field"], field, "{body}");
+            assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
+        }
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/plain").to_request()).await;
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(res.headers().get("allow").unwrap(), "GET, HEAD");
+        let body: Value = test::read_body_json(res).await;
+        assert_eq!(body["error"], "method not allowed");
+        // Our own HTML error pages stay as they are.
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/page").to_request()).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            test::read_body(res).await,
+            web::Bytes::from_static(b"<p>an HTML error page</p>")
+        );
     }
 }

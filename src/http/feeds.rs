@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
+use actix_web::http::Version;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
 use super::cache::{Key, Rendered, Variant};
+use super::protocol::{if_none_match, is_head};
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::feed_options::join_query;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId};
@@ -398,9 +400,10 @@ pub async fn respond(
     cache_control: &'static str,
 ) -> Result<HttpResponse, ApiError> {
     let variant = Variant::negotiate(req);
+    let etag = r.etag_of(variant);
     let now = HttpDate::from(SystemTime::now());
     let modified = settled_last_modified(r.last_modified, SystemTime::from(now));
-    let fresh = not_modified(req, &r, modified);
+    let fresh = not_modified(req, &etag, modified);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
@@ -413,18 +416,25 @@ pub async fn respond(
     if let Some(modified) = modified {
         res.insert_header((header::LAST_MODIFIED, HttpDate::from(modified)));
     }
-    res.insert_header((header::ETAG, r.etag_of(variant)))
+    res.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header((header::VARY, "Accept-Encoding"));
     if fresh {
         return Ok(res.finish());
     }
     if let Some(enc) = variant.content_encoding() {
-        // Setting the header also keeps the Compress middleware off it.
         res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
     }
     res.insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
         .insert_header((header::CONTENT_DISPOSITION, r.disposition.clone()));
+    let head = is_head(req);
+    if !r.has(variant) && req.version() < Version::HTTP_11 && !head {
+        // An HTTP/1.0 client cannot take the chunked stream below: compress
+        // the whole variant first (it is kept, as the stream would keep it),
+        // and send it with its length.
+        let r2 = r.clone();
+        web::block(move || r2.variant(variant)).await?;
+    }
     if r.has(variant) {
         let body = r.variant(variant);
         if body.len() <= LARGE_BODY {
@@ -440,8 +450,9 @@ pub async fn respond(
                 .no_chunking(len)
                 .streaming(futures_util::stream::iter(slices)))
         }
-    } else if req.method() == actix_web::http::Method::HEAD {
-        // The GET would stream (no length known yet); so does HEAD, bodiless.
+    } else if head {
+        // The GET would stream (no length known yet); so does HEAD, without
+        // compressing anything.
         Ok(res.streaming(futures_util::stream::empty::<Result<Bytes, std::io::Error>>()))
     } else {
         // First request for this coding since the render: stream it as it
@@ -470,22 +481,19 @@ pub fn settled_last_modified(changed: DateTime<Utc>, now: SystemTime) -> Option<
     (changed_secs < now_secs).then_some(changed)
 }
 
-/// RFC 9110 §13.2.2: If-None-Match decides when present; otherwise
-/// If-Modified-Since (second precision, like our timestamps), and only
-/// against a settled `Last-Modified` (see [`settled_last_modified`]).
-fn not_modified(req: &HttpRequest, r: &Rendered, modified: Option<SystemTime>) -> bool {
-    let headers = req.headers();
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
-        let Ok(inm) = inm.to_str() else { return false };
-        return inm
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || r.matches(t));
+/// RFC 9110 §13.2.2: If-None-Match decides when present, against the
+/// ETag of the coding selected for this request (see
+/// [`super::protocol::if_none_match`]); otherwise If-Modified-Since
+/// (second precision, like our timestamps), and only against a settled
+/// `Last-Modified` (see [`settled_last_modified`]).
+fn not_modified(req: &HttpRequest, etag: &str, modified: Option<SystemTime>) -> bool {
+    if let Some(matched) = if_none_match(req, etag) {
+        return matched;
     }
     let Some(modified) = modified else {
         return false;
     };
-    headers
+    req.headers()
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<HttpDate>().ok())

@@ -8,6 +8,7 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
+use percent_encoding::percent_decode_str;
 
 use super::ops::{Metrics, UNMATCHED};
 
@@ -54,19 +55,75 @@ pub async fn log_request(
     res
 }
 
-/// Replaces the token in agenda paths (`/agendas/{token}.ics`,
-/// `/api/agendas/{token}/...`) with `<token>`.
+/// Replaces agenda tokens in a path with `<token>`, wherever they are:
+/// the segment after any `agendas` segment (`/agendas/{token}.ics`,
+/// `/api/agendas/{token}/...`, and non-canonical spellings that route
+/// nowhere but carry a token all the same: `//agendas/T.ics`,
+/// `/Agendas/T`), and anywhere, any run of [`TOKEN_LEN`] or more
+/// URL-safe base64 characters (a token with a character too many is still
+/// all but the token). Segments are read percent-decoded, as the router
+/// reads them, so `%41…` hides nothing; a segment changed is written
+/// decoded. A long session id or slug is redacted too: a lost detail in a
+/// log line costs less than a key in it.
 pub fn redact(path: &str) -> Cow<'_, str> {
-    for prefix in ["/api/agendas/", "/agendas/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            if rest.is_empty() {
-                return Cow::Borrowed(path);
+    let mut out = String::with_capacity(path.len());
+    let mut changed = false;
+    let mut after_agendas = false;
+    for (i, raw) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let decoded = percent_decode_str(raw).decode_utf8_lossy();
+        let mut segment = redact_runs(&decoded);
+        if after_agendas && !decoded.is_empty() {
+            let stem = segment.find('.').unwrap_or(segment.len());
+            if &segment[..stem] != "<token>" {
+                segment = Cow::Owned(format!("<token>{}", &segment[stem..]));
             }
-            let end = rest.find(['/', '.']).unwrap_or(rest.len());
-            return Cow::Owned(format!("{prefix}<token>{}", &rest[end..]));
+        }
+        after_agendas = decoded.eq_ignore_ascii_case("agendas");
+        if segment != decoded {
+            changed = true;
+            out.push_str(&segment);
+        } else {
+            out.push_str(raw);
         }
     }
-    Cow::Borrowed(path)
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(path)
+    }
+}
+
+/// An agenda token's length (256 bits in unpadded URL-safe base64).
+const TOKEN_LEN: usize = crate::domain::agenda::TOKEN_LEN;
+
+/// `s` with every run of at least [`TOKEN_LEN`] URL-safe base64
+/// characters replaced by `<token>`.
+fn redact_runs(s: &str) -> Cow<'_, str> {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    let mut out = String::new();
+    let (mut copied, mut run_start) = (0, None);
+    for (i, c) in s.char_indices().chain([(s.len(), '/')]) {
+        match (token_char(c), run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(start)) => {
+                if i - start >= TOKEN_LEN {
+                    out.push_str(&s[copied..start]);
+                    out.push_str("<token>");
+                    copied = i;
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(s);
+    }
+    out.push_str(&s[copied..]);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -83,5 +140,39 @@ mod tests {
         );
         assert_eq!(redact("/api/agendas/"), "/api/agendas/");
         assert_eq!(redact("/api/conferences/x"), "/api/conferences/x");
+        assert_eq!(redact("/"), "/");
+        assert_eq!(redact("/conferences/a%20b"), "/conferences/a%20b");
+    }
+
+    #[test]
+    fn redacts_tokens_in_paths_that_route_nowhere() {
+        let t = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE";
+        assert_eq!(t.len(), 43);
+        let encoded = format!("%41{}", &t[1..]);
+        let cases = [
+            (format!("//agendas/{t}.ics"), "//agendas/<token>.ics"),
+            (format!("/Agendas/{t}"), "/Agendas/<token>"),
+            (format!("/AGENDAS/{t}/rotate"), "/AGENDAS/<token>/rotate"),
+            (format!("/agendas//{t}"), "/agendas//<token>"),
+            (format!("/x/{t}"), "/x/<token>"),
+            (format!("/x/{t}x.ics"), "/x/<token>.ics"),
+            (format!("/x/prefix.{t}"), "/x/prefix.<token>"),
+            (format!("/agendas/{encoded}.ics"), "/agendas/<token>.ics"),
+            (format!("/feeds/{encoded}"), "/feeds/<token>"),
+            (
+                format!("/api/agendas/{t}/sessions/c/{t}"),
+                "/api/agendas/<token>/sessions/c/<token>",
+            ),
+        ];
+        for (path, want) in &cases {
+            let got = redact(path);
+            assert_eq!(got, *want, "{path}");
+            assert!(!got.contains(&t[1..]), "{path}");
+        }
+        // One character short of a token is left alone.
+        assert_eq!(
+            redact(&format!("/x/{}", &t[1..])),
+            format!("/x/{}", &t[1..])
+        );
     }
 }

@@ -8,7 +8,8 @@
 //! - [`cache`]: rendered feeds by data version, precompressed
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
-//! - [`ratelimit`], [`logging`]: middleware
+//! - [`protocol`], [`ratelimit`], [`logging`]: middleware (HEAD, HTTP/1.0
+//!   framing, representations kept whole; rate limits; the request log)
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;
@@ -20,6 +21,7 @@ pub mod feeds;
 pub mod logging;
 pub mod ops;
 pub mod pages;
+pub mod protocol;
 pub mod ratelimit;
 
 use actix_web::web::{self, Bytes};
@@ -59,6 +61,8 @@ impl AppState {
     }
 }
 
+/// The route table. Every GET route answers HEAD too, by
+/// [`protocol::head_as_get`] in front of it: no route names HEAD.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
@@ -91,24 +95,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::delete().to(agendas::star),
             ),
     )
-    .route("/agendas/{token}.ics", get_or_head().to(agendas::feed))
-    .route("/feeds/{code}.ics", get_or_head().to(feeds::short_feed))
+    .route("/agendas/{token}.ics", web::get().to(agendas::feed))
+    .route("/feeds/{code}.ics", web::get().to(feeds::short_feed))
     .configure(pages::routes)
     .configure(ops::routes)
     .route(
         "/conferences/{conf}/sessions.ics",
-        get_or_head().to(feeds::conference_feed),
+        web::get().to(feeds::conference_feed),
     )
     .route(
         "/conferences/{conf}/sessions/{id}.ics",
-        get_or_head().to(feeds::session_ics),
+        web::get().to(feeds::session_ics),
     )
     .default_service(web::to(not_found));
 }
 
-/// Calendar clients probe feeds with HEAD; actix sends no body for it.
-fn get_or_head() -> actix_web::Route {
-    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+/// actix's extractors answer their own errors as plain text; these make
+/// them [`ApiError`]s, our JSON, where they happen (a JSON body over the
+/// limit is our 413 naming `body`). No route reads its body through them
+/// today ([`read_body`] does); these keep any that will from answering in
+/// another shape, and give `web::Json` the configured body limit.
+pub fn extractors(cfg: &mut web::ServiceConfig, body_limit: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(body_limit)
+            .error_handler(|e, _| ApiError::from(e).into()),
+    )
+    .app_data(
+        web::FormConfig::default()
+            .limit(body_limit)
+            .error_handler(|e, _| ApiError::from(e).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::from(e).into()))
+    .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::from(e).into()));
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{doc, fixture, spawn_app, spawn_app_with, Options, ADMIN_TOKEN};
+use crate::helpers::{doc, fixture, repo_path, spawn_app, spawn_app_with, Options, ADMIN_TOKEN};
 
 const LA: &str = "America/Los_Angeles";
 
@@ -315,4 +315,75 @@ fn bad_documents_get_json_errors_and_change_nothing() {
     let r = send(good.to_string().as_bytes());
     assert_eq!(r.status, 200, "{}", r.text());
     assert_ne!(listing(), before);
+}
+
+/// A weak admin token stops the server at start, with a message naming
+/// the setting and how to make a good one; the token itself is not shown.
+#[test]
+fn weak_admin_tokens_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (weak, why) in [
+        ("x", "1 character long"),
+        ("0123456789abcdefghijklmnopqrstu", "31 characters long"),
+        (
+            "abababababababababababababababababab",
+            "different characters",
+        ),
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_confcal"))
+            .arg("--db")
+            .arg(dir.path().join("weak.db"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(repo_path("data"))
+            .env("CONFCAL_ADMIN_TOKEN", weak)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A server that took the token would run on: give it a minute to
+        // refuse (it takes milliseconds), then stop it and fail.
+        let refused = (0..600).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            child.try_wait().unwrap().is_some()
+        });
+        if !refused {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{weak}: the server started with it");
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "{weak}: the server started");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for part in [
+            why,
+            "CONFCAL_ADMIN_TOKEN",
+            "--admin-token",
+            "openssl rand -base64 32",
+        ] {
+            assert!(err.contains(part), "{weak}: {part:?} not in {err}");
+        }
+        if weak.len() > 1 {
+            assert!(!err.contains(weak), "the token in the message: {err}");
+        }
+    }
+    assert!(
+        !dir.path().join("weak.db").exists(),
+        "refused before the database was touched"
+    );
+    // The same check for an app built in-process.
+    let settings = confcal::config::Settings::from_args(
+        dir.path().join("weak2.db"),
+        confcal::config::ServeArgs {
+            addr: "127.0.0.1:0".into(),
+            admin_token: Some(confcal::config::Secret::new("short")),
+            ..confcal::config::ServeArgs::default()
+        },
+    );
+    let built = actix_web::rt::System::new()
+        .block_on(async { confcal::startup::Application::build(settings).map(|_| ()) });
+    assert!(matches!(
+        built,
+        Err(confcal::startup::StartupError::WeakAdminToken(_))
+    ));
 }

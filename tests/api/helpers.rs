@@ -12,7 +12,8 @@ use confcal::config::{Secret, Settings};
 use confcal::startup::Application;
 use serde_json::Value;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+/// Long enough for the start-up check (32 characters at least).
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789-abcdefghij";
 
 pub struct TestApp {
     pub base: String,

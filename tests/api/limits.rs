@@ -48,3 +48,54 @@ fn unknown_token_lookups_are_limited_and_the_limit_reveals_nothing() {
     // Other URLs are not affected.
     assert_eq!(app.get("/api/conferences").status, 200);
 }
+
+/// Lookups in flight at once cannot get past the limit: each holds its
+/// unit while it runs (taken before the lookup, given back only for a
+/// token that exists), so however many arrive together, no more than the
+/// limit are answered "no such agenda".
+#[test]
+fn concurrent_unknown_token_lookups_stay_within_the_limit() {
+    const LIMIT: u32 = 30;
+    const CLIENTS: usize = 60;
+    const EACH: usize = 3;
+    let app = spawn_app_with(Options {
+        rate_limits: (0, LIMIT),
+        ..Options::default()
+    });
+    let start = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS));
+    let base = app.base.clone();
+    let began = std::time::Instant::now();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (start, base) = (start.clone(), base.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::agent();
+                start.wait();
+                (0..EACH)
+                    .map(|i| {
+                        let guess = format!("{:0>43}", format!("c{c}x{i}"));
+                        match agent.get(&format!("{base}/agendas/{guess}.ics")).call() {
+                            Ok(r) => r.status(),
+                            Err(ureq::Error::Status(s, _)) => s,
+                            Err(e) => panic!("{e}"),
+                        }
+                    })
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let not_found = statuses.iter().filter(|s| **s == 404).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(not_found + limited, CLIENTS * EACH, "{statuses:?}");
+    // The bucket refills as it goes (LIMIT a minute): allow for what came
+    // back while the test ran, however long that was.
+    let refilled = began.elapsed().as_secs_f64() * f64::from(LIMIT) / 60.0;
+    assert!(
+        not_found as f64 <= f64::from(LIMIT) + refilled.floor(),
+        "{not_found} unknown-token answers for a limit of {LIMIT} (+{refilled:.1} refilled)"
+    );
+}

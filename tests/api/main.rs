@@ -9,6 +9,7 @@ mod feeds;
 mod fields;
 mod golden;
 mod helpers;
+mod http;
 mod import_cli;
 mod injection;
 mod limits;

@@ -93,3 +93,44 @@ fn tokens_never_reach_the_log_or_the_database() {
         }
     }
 }
+
+/// Paths that route nowhere (or elsewhere) but carry a token all the same:
+/// the log must not show it, however the path is spelled.
+#[test]
+fn tokens_in_odd_paths_never_reach_the_log() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("odd.db"));
+    let (s, body) = call("POST", &format!("{}/api/agendas", server.base));
+    assert_eq!(s, 201);
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let encoded: String = token.bytes().map(|b| format!("%{b:02X}")).collect();
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    for path in [
+        format!("//agendas/{token}.ics"),
+        format!("/Agendas/{token}"),
+        format!("/AGENDAS/{token}/rotate"),
+        format!("/agendas//{token}.ics"),
+        format!("/api//agendas/{token}"),
+        format!("/agendas/{encoded}.ics"),
+        format!("/somewhere/{token}x"),
+    ] {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 "), "{path}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = server.log();
+    assert!(log.contains("//agendas/<token>.ics"), "{log}");
+    assert!(log.contains("/Agendas/<token>"), "{log}");
+    assert!(!log.contains(&token[1..]), "token in the log: {log}");
+}

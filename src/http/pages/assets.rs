@@ -5,26 +5,46 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
+
+use crate::http::cache::{compress, Variant};
+use crate::http::protocol::if_none_match;
 
 pub struct Asset {
     /// The path it is served at.
     pub path: String,
+    /// Strong ETag of the identity body.
     etag: String,
     content_type: &'static str,
-    body: &'static str,
+    body: Bytes,
+    /// Compressed once, at first use, each with its own tag: the Compress
+    /// middleware would compress per request and under the identity tag.
+    gzip: Bytes,
+    br: Bytes,
 }
 
 impl Asset {
     fn new(stem: &str, ext: &str, content_type: &'static str, body: &'static str) -> Asset {
         let digest = Sha256::digest(body.as_bytes());
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let body = Bytes::from_static(body.as_bytes());
         Asset {
             path: format!("/assets/{stem}.{hex}.{ext}"),
             etag: format!("\"{hex}\""),
             content_type,
+            gzip: compress(&body, Variant::Gzip),
+            br: compress(&body, Variant::Brotli),
             body,
+        }
+    }
+
+    fn variant(&self, v: Variant) -> Bytes {
+        match v {
+            Variant::Identity => self.body.clone(),
+            Variant::Gzip => self.gzip.clone(),
+            Variant::Brotli => self.br.clone(),
         }
     }
 }
@@ -56,21 +76,24 @@ pub async fn serve(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
             .content_type("text/plain; charset=utf-8")
             .body("no such asset\n");
     };
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == asset.etag));
+    let variant = Variant::negotiate(&req);
+    let etag = variant.etag(&asset.etag);
+    let fresh = if_none_match(&req, &etag) == Some(true);
     let mut res = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, asset.etag.clone()))
+    res.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::VARY, "Accept-Encoding"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
     if fresh {
         return res.finish();
     }
-    res.content_type(asset.content_type).body(asset.body)
+    if let Some(enc) = variant.content_encoding() {
+        res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
+    }
+    res.content_type(asset.content_type)
+        .body(asset.variant(variant))
 }

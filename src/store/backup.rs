@@ -11,6 +11,18 @@ use rusqlite::{Connection, OpenFlags};
 use super::{Status, Store, StoreError};
 use crate::domain::{ConferenceSlug, Schedule, SessionFilter};
 
+/// What a WAL checkpoint did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Every frame is in the database file (and, for TRUNCATE, the WAL is
+    /// empty).
+    pub complete: bool,
+    /// Frames in the WAL before it was reset (0 after a complete TRUNCATE).
+    pub wal_frames: i64,
+    /// Frames copied into the database file.
+    pub copied: i64,
+}
+
 /// What `/metrics` reports about the data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbStats {
@@ -68,20 +80,56 @@ impl Store {
     }
 
     /// Copies every page of the WAL back into the database file and
-    /// truncates the WAL to zero bytes: called once the server has stopped,
-    /// so the file on disk is complete by itself.
+    /// truncates the WAL to zero bytes, or fails saying it could not.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        let conn = self.conn()?;
-        let (busy, _log, _done): (i64, i64, i64) =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        if busy != 0 {
-            return Err(StoreError::Limit(
-                "the WAL checkpoint could not finish: the database is busy".into(),
-            ));
+        let c = self.checkpoint_within(Duration::from_secs(10))?;
+        if c.complete {
+            Ok(())
+        } else {
+            Err(StoreError::Busy(format!(
+                "the WAL checkpoint could not finish: {} of {} frames copied",
+                c.copied, c.wal_frames
+            )))
         }
-        Ok(())
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` waiting at most `wait` for other
+    /// connections (another process's read transaction, a long query):
+    /// past it SQLite goes on as a passive checkpoint, copying every frame
+    /// no reader still needs, and returns. So a stop that checkpoints never
+    /// waits longer than `wait` whatever other processes do; what is left
+    /// in the WAL is not lost, only copied at the next open.
+    ///
+    /// Runs on the probe connection: no pooled connection is needed, so a
+    /// pool held by long queries or a long write cannot delay it.
+    pub fn checkpoint_within(&self, wait: Duration) -> Result<Checkpoint, StoreError> {
+        self.checkpoint_mode("TRUNCATE", wait)
+    }
+
+    /// `PRAGMA wal_checkpoint(PASSIVE)`: copies what it can without waiting
+    /// for anyone (see [`Store::health`]).
+    pub(super) fn checkpoint_passive(&self) -> Result<Checkpoint, StoreError> {
+        self.checkpoint_mode("PASSIVE", Duration::ZERO)
+    }
+
+    fn checkpoint_mode(&self, mode: &str, wait: Duration) -> Result<Checkpoint, StoreError> {
+        let conn = self.probe.lock().unwrap_or_else(|e| e.into_inner());
+        conn.busy_timeout(wait)?;
+        let row = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        // The probe's own reads wait as every reader does.
+        conn.busy_timeout(super::READ_BUSY_TIMEOUT)?;
+        let (busy, log, done) = row?;
+        Ok(Checkpoint {
+            complete: busy == 0 && log == done,
+            wal_frames: log,
+            copied: done,
+        })
     }
 
     /// A conference as a schedule: its confirmed sessions in start order
@@ -203,6 +251,7 @@ pub fn backup(src: &Path, dest: &Path, opts: BackupOptions) -> Result<BackupRepo
     result
 }
 
+/// Copies `src` into `tmp`: (pages, restarts).
 fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<BackupReport, StoreError> {
     // Read-write without CREATE: a missing file is an error, not a new
     // empty database, and the WAL index can be used like the server does.
@@ -248,7 +297,7 @@ fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<BackupReport, Sto
             "the backup fails its check: {check}"
         )));
     }
-    dest.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
+    dest.close().map_err(|(_, e)| StoreError::from(e))?;
     Ok(BackupReport { pages, restarts })
 }
 

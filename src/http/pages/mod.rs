@@ -145,6 +145,13 @@ impl From<ApiError> for PageError {
                 retry_after = Some(*r);
                 format!("Too many requests: {message}.")
             }
+            ApiError::Unavailable {
+                retry_after: r,
+                message,
+            } => {
+                retry_after = *r;
+                format!("Not possible right now: {message}. Please try again in a moment.")
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error on a page");
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
@@ -196,6 +203,7 @@ impl ResponseError for PageError {
             StatusCode::BAD_REQUEST => "Bad request",
             StatusCode::FORBIDDEN => "Forbidden",
             StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+            StatusCode::SERVICE_UNAVAILABLE => "Unavailable",
             s if s.is_client_error() => "Cannot do that",
             _ => "Server error",
         };

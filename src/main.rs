@@ -94,6 +94,7 @@ fn backup(db: &Path, dest: &Path) -> Result<(), String> {
         to = %dest.display(),
         pages = report.pages,
         restarts = report.restarts,
+        removed_stale = report.removed_stale.len(),
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "backup written"
     );

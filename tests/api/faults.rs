@@ -1,11 +1,12 @@
 //! Real faults, as an unlucky operator meets them: another process holding
 //! the write lock or a read transaction, servers racing on a new file, the
 //! `-wal` file deleted before a crash, a database file deleted or made
-//! read-only.
+//! read-only, killed backups.
 //!
 //! Loads are bounded in count and time and stop by themselves; nothing here
 //! asserts how fast anything is, only what it answers while the fault lasts.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -468,4 +469,78 @@ fn sigterm_while_another_process_reads_still_exits_in_time() {
     // Nothing acknowledged is lost: the star is in the database.
     let server = BinaryServer::start(&db, &[]);
     assert_eq!(starred(&server.base, &token), ["dismantling-jinja"]);
+}
+
+// ------------------------------------- 5. temporary files of killed backups
+
+/// A pid that is not running: a child that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut c = Command::new("true").spawn().unwrap();
+    let pid = c.id();
+    c.wait().unwrap();
+    pid
+}
+
+/// What killed backups leave (a database-sized hidden file beside the
+/// destination) is removed by the next backup into that folder, and said;
+/// the temporary file of a backup still running, and anything else, stays.
+#[test]
+fn a_backup_removes_what_killed_backups_left_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db");
+    let server = BinaryServer::start(&db, &[]);
+    drop(server);
+    let out = dir.path().join("backups");
+    std::fs::create_dir(&out).unwrap();
+    let sqlite = std::fs::read(&db).unwrap();
+    assert!(sqlite.starts_with(b"SQLite format 3\0"));
+
+    let dead = dead_pid();
+    // Left by killed backups: to today's name and to yesterday's.
+    let stale = [
+        out.join(format!(".today.db.tmp-{dead}")),
+        out.join(format!(".confcal-2024-01-01.db.tmp-{dead}")),
+    ];
+    for p in &stale {
+        std::fs::write(p, &sqlite).unwrap();
+    }
+    // A backup still running (this very process, alive) and files that are
+    // not a backup's.
+    let running = out.join(format!(".other.db.tmp-{}", std::process::id()));
+    std::fs::write(&running, &sqlite).unwrap();
+    let unrelated = [
+        out.join(format!(".notes.txt.tmp-{dead}")),
+        out.join("keep.db"),
+    ];
+    std::fs::write(&unrelated[0], b"not a database").unwrap();
+    std::fs::write(&unrelated[1], &sqlite).unwrap();
+
+    let dest = out.join("today.db");
+    let run = Command::new(BIN)
+        .arg("--db")
+        .arg(&db)
+        .arg("backup")
+        .arg(&dest)
+        .env("RUST_LOG", "info")
+        .env_remove("CONFCAL_LOG_FORMAT")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    assert!(dest.is_file());
+    for p in &stale {
+        assert!(!p.exists(), "{} left behind", p.display());
+        let name = p.file_name().unwrap().to_string_lossy();
+        assert!(err.contains(name.as_ref()), "names {name}: {err}");
+    }
+    assert!(err.contains("interrupted backup"), "{err}");
+    assert!(running.exists(), "a running backup's file is left alone");
+    for p in &unrelated {
+        assert!(p.exists(), "{} is not a backup's", p.display());
+    }
+    let left: HashSet<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 4, "{left:?}");
 }

@@ -123,6 +123,10 @@ impl From<StoreError> for ApiError {
                 field: None,
                 message,
             },
+            StoreError::TokenInUse => ApiError::Unprocessable {
+                field: Some("token".into()),
+                message: StoreError::TokenInUse.to_string(),
+            },
             StoreError::Busy(cause) => {
                 tracing::warn!(%cause, "database busy: answered 503");
                 ApiError::Unavailable {

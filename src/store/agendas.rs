@@ -165,19 +165,53 @@ impl Store {
         })
     }
 
-    /// Replaces the token: the old hash stops matching at once.
+    /// Replaces the token `old` by `new`: the old hash stops matching at
+    /// once, and is kept as the agenda's previous one.
+    ///
+    /// That makes the call safe to repeat when its answer was lost (a crash
+    /// or a dropped connection after the commit): called again with the
+    /// same two tokens, it finds the agenda that has `new` and came from
+    /// `old`, and answers [`RotateOutcome::AlreadyRotated`] instead of "no
+    /// such agenda". Only a caller who knows both tokens gets that answer,
+    /// and such a caller can already use `new`; someone holding only the
+    /// old (perhaps leaked) token learns nothing. A `new` already in use by
+    /// any agenda is [`StoreError::TokenInUse`].
     pub fn rotate_agenda(
         &self,
         old: &TokenHash,
         new: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<RotateOutcome, StoreError> {
         self.write(|tx| {
-            let (id, _) = agenda_by_hash(tx, old)?;
-            tx.prepare_cached("UPDATE agendas SET token_hash = ?2 WHERE id = ?1")?
-                .execute(params![id, &new.0[..]])?;
+            let id = match agenda_by_hash(tx, old) {
+                Ok((id, _)) => id,
+                Err(StoreError::AgendaNotFound) => {
+                    let retried = tx
+                        .prepare_cached(
+                            "SELECT 1 FROM agendas WHERE token_hash = ?1 AND previous_token_hash = ?2",
+                        )?
+                        .query_row(params![&new.0[..], &old.0[..]], |_| Ok(()))
+                        .optional()?;
+                    return match retried {
+                        Some(()) => Ok(RotateOutcome::AlreadyRotated),
+                        None => Err(StoreError::AgendaNotFound),
+                    };
+                }
+                Err(e) => return Err(e),
+            };
+            let taken = tx
+                .prepare_cached("SELECT 1 FROM agendas WHERE token_hash = ?1")?
+                .query_row([&new.0[..]], |_| Ok(()))
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::TokenInUse);
+            }
+            tx.prepare_cached(
+                "UPDATE agendas SET token_hash = ?2, previous_token_hash = token_hash WHERE id = ?1",
+            )?
+            .execute(params![id, &new.0[..]])?;
             touch(tx, id, now)?;
-            Ok(())
+            Ok(RotateOutcome::Rotated)
         })
     }
 
@@ -192,6 +226,15 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// What [`Store::rotate_agenda`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The agenda now has the new token.
+    Rotated,
+    /// It had it already: this call repeats one that succeeded.
+    AlreadyRotated,
 }
 
 fn agenda_by_hash(conn: &Connection, hash: &TokenHash) -> Result<(i64, AgendaRecord), StoreError> {

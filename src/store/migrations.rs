@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_session_kinds_links_venue_map_color.sql"),
     include_str!("migrations/0004_agenda_version.sql"),
     include_str!("migrations/0005_feed_links.sql"),
+    include_str!("migrations/0006_agenda_previous_token.sql"),
 ];
 
 /// Applies the migrations `conn`'s database lacks, and says how many it

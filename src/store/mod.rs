@@ -31,7 +31,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 use crate::domain::{Conference, SessionData};
 
-pub use agendas::{AgendaRecord, AgendaView, MAX_STARS};
+pub use agendas::{AgendaRecord, AgendaView, RotateOutcome, MAX_STARS};
 pub use backup::{backup, BackupOptions, BackupReport, Checkpoint, DbStats};
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
@@ -51,6 +51,9 @@ pub enum StoreError {
     AgendaNotFound,
     #[error("{0}")]
     Limit(String),
+    /// A proposed agenda token that another agenda already has.
+    #[error("this token cannot be used: propose another")]
+    TokenInUse,
     /// The lock or a connection was not had in time: another writer (in
     /// this process or another) holds the database. Worth retrying.
     #[error("the database is busy: {0}")]

@@ -1,7 +1,7 @@
 //! Real faults, as an unlucky operator meets them: another process holding
 //! the write lock or a read transaction, servers racing on a new file, the
 //! `-wal` file deleted before a crash, a database file deleted or made
-//! read-only, killed backups.
+//! read-only, killed backups, a rotation whose answer was lost.
 //!
 //! Loads are bounded in count and time and stop by themselves; nothing here
 //! asserts how fast anything is, only what it answers while the fault lasts.
@@ -543,4 +543,75 @@ fn a_backup_removes_what_killed_backups_left_and_says_so() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left.len(), 4, "{left:?}");
+}
+
+// ---------------------------------------------- 6. a rotation's lost answer
+
+/// The client proposes the new token; if the answer is lost (a crash, a
+/// dropped connection after the commit), sending the same request again
+/// answers the same links, so the agenda is never out of reach. The old
+/// token still stops working at once.
+#[test]
+fn a_rotation_whose_answer_was_lost_is_retried_safely() {
+    let app = spawn_app_with(Options::default());
+    let old = new_agenda(&app.base);
+    let star = app.url(&format!("/api/agendas/{old}/sessions/{STAR}"));
+    assert_eq!(call("PUT", &star, None).0, 200);
+
+    let proposed = confcal::domain::agenda::AgendaToken::generate().unwrap();
+    let new = proposed.expose().to_owned();
+    let rotate = app.url(&format!("/api/agendas/{old}/rotate"));
+    let body = json!({ "token": new });
+    let (s, _, first) = call("POST", &rotate, Some(&body));
+    assert_eq!(s, 200, "{first}");
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["token"], new.as_str());
+    // The answer was lost: the client sends the same request again.
+    let (s, _, again) = call("POST", &rotate, Some(&body));
+    assert_eq!(s, 200, "a retried rotation: {again}");
+    assert_eq!(serde_json::from_str::<Value>(&again).unwrap(), first);
+    assert_eq!(starred(&app.base, &new), ["dismantling-jinja"]);
+    assert_eq!(
+        call("GET", &app.url(&format!("/api/agendas/{old}")), None).0,
+        404
+    );
+    // A retry with a different proposal, or after the agenda rotated on,
+    // is an unknown token like any other.
+    let other = confcal::domain::agenda::AgendaToken::generate().unwrap();
+    let (s, _, _) = call("POST", &rotate, Some(&json!({"token": other.expose()})));
+    assert_eq!(s, 404);
+    let (s, _, _) = call(
+        "POST",
+        &app.url(&format!("/api/agendas/{new}/rotate")),
+        Some(&json!({"token": other.expose()})),
+    );
+    assert_eq!(s, 200);
+    let (s, _, _) = call("POST", &rotate, Some(&body));
+    assert_eq!(s, 404, "rotated on: the first rotation's retry is dead");
+
+    // Bad proposals are 4xx JSON naming `token`, and never echo it.
+    let current = other.expose().to_owned();
+    let rotate = app.url(&format!("/api/agendas/{current}/rotate"));
+    for bad in [
+        json!({"token": "short"}),
+        json!({"token": format!("{}!", &current[1..])}),
+        json!({"token": current}),
+        json!({"token": 42}),
+    ] {
+        let (s, _, body) = call("POST", &rotate, Some(&bad));
+        assert!(s == 400 || s == 422, "{bad}: {s} {body}");
+        let j: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(j["field"], "token", "{j}");
+        assert!(!body.contains(&current[1..]), "{body}");
+    }
+    let (s, _, body) = call("POST", &rotate, Some(&json!({"tokn": "x"})));
+    assert_eq!(s, 400, "{body}");
+    // Without a proposal the server picks the token, as before.
+    let (s, _, body) = call("POST", &rotate, None);
+    assert_eq!(s, 200, "{body}");
+    let picked = serde_json::from_str::<Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(starred(&app.base, &picked), ["dismantling-jinja"]);
 }

@@ -430,6 +430,19 @@ fn healthz_notices_a_database_file_deleted_or_made_read_only() {
     let (s, body) = health(&app.base);
     assert_eq!(s, 503, "{body}");
     assert!(body.contains("deleted"), "{body}");
+    // What the server still reads was copied beside where the file was.
+    let rescued: Vec<PathBuf> = std::fs::read_dir(app.db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".rescued-"))
+        .collect();
+    assert_eq!(rescued.len(), 1, "{rescued:?}");
+    let copy = rusqlite::Connection::open(&rescued[0]).unwrap();
+    let n: i64 = copy
+        .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n as usize, seed_session_count());
+    drop(copy);
     std::fs::rename(&moved, &app.db).unwrap();
     assert_eq!(health(&app.base).0, 200, "the same file is back");
 }

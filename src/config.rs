@@ -122,6 +122,13 @@ pub struct ServeArgs {
     /// HTTP worker threads [default: number of CPUs].
     #[arg(long, env = "CONFCAL_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Longest a write waits for the database's write lock (held by another
+    /// process, or by a long import) before it answers 503 with
+    /// Retry-After, in milliseconds.
+    #[arg(long, env = "CONFCAL_WRITE_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub write_timeout_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -231,6 +238,8 @@ pub struct Settings {
     pub agenda_create_per_minute: u32,
     pub unknown_token_per_minute: u32,
     pub workers: Option<usize>,
+    /// See [`ServeArgs::write_timeout_ms`].
+    pub write_timeout_ms: u64,
 }
 
 impl Settings {
@@ -246,6 +255,7 @@ impl Settings {
             agenda_create_per_minute: a.agenda_create_per_minute,
             unknown_token_per_minute: a.unknown_token_per_minute,
             workers: a.workers,
+            write_timeout_ms: a.write_timeout_ms,
         }
     }
 
@@ -255,7 +265,8 @@ impl Settings {
         let or_default = |v: Option<String>, d: &str| v.unwrap_or_else(|| d.to_owned());
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
-             feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={}",
+             feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
+             write_timeout_ms={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -271,6 +282,7 @@ impl Settings {
             self.agenda_create_per_minute,
             self.unknown_token_per_minute,
             or_default(self.workers.map(|w| w.to_string()), "<CPUs>"),
+            self.write_timeout_ms,
         )
     }
 }

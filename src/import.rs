@@ -37,8 +37,15 @@ pub fn import_files(
     store: &Store,
     paths: &[PathBuf],
 ) -> Result<Vec<(PathBuf, SyncReport)>, ImportError> {
+    let schedules = load_all(paths)?;
+    let reports = store.sync_schedules(&schedules, Utc::now())?;
+    Ok(paths.iter().cloned().zip(reports).collect())
+}
+
+/// Every file read and validated, no conference in two of them.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Schedule>, ImportError> {
     let mut schedules: Vec<Schedule> = Vec::with_capacity(paths.len());
-    for (i, path) in paths.iter().enumerate() {
+    for path in paths {
         let schedule = load(path)?;
         if let Some(j) = schedules
             .iter()
@@ -50,15 +57,35 @@ pub fn import_files(
                 slug: schedule.conference.slug.to_string(),
             });
         }
-        debug_assert_eq!(i, schedules.len());
         schedules.push(schedule);
     }
-    let reports = store.sync_schedules(&schedules, Utc::now())?;
-    Ok(paths.iter().cloned().zip(reports).collect())
+    Ok(schedules)
 }
 
 /// Imports every `*.json` in `dir`, in name order.
 pub fn import_dir(store: &Store, dir: &Path) -> Result<Vec<(PathBuf, SyncReport)>, ImportError> {
+    import_files(store, &json_files(dir)?)
+}
+
+/// Seeds a new database from every `*.json` in `dir` (see
+/// [`Store::seed`]): `None` when the database already had conferences,
+/// because it is not new or because another process seeded it first. The
+/// files are read only when the database looks empty.
+pub fn seed_dir(
+    store: &Store,
+    dir: &Path,
+) -> Result<Option<Vec<(PathBuf, SyncReport)>>, ImportError> {
+    if !store.is_empty()? {
+        return Ok(None);
+    }
+    let paths = json_files(dir)?;
+    let schedules = load_all(&paths)?;
+    Ok(store
+        .seed(&schedules, Utc::now())?
+        .map(|reports| paths.into_iter().zip(reports).collect()))
+}
+
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Read {
         path: dir.to_owned(),
         source,
@@ -68,7 +95,7 @@ pub fn import_dir(store: &Store, dir: &Path) -> Result<Vec<(PathBuf, SyncReport)
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
-    import_files(store, &paths)
+    Ok(paths)
 }
 
 pub fn load(path: &Path) -> Result<Schedule, ImportError> {

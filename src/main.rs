@@ -8,7 +8,7 @@ use confcal::domain::{ConferenceSlug, ScheduleDocument};
 use confcal::generate::{generate, write, GenerateArgs};
 use confcal::import::import_files;
 use confcal::startup::{shutdown_signal, Application};
-use confcal::store::{BackupOptions, Store};
+use confcal::store::{BackupOptions, Store, StoreOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -94,6 +94,7 @@ fn backup(db: &Path, dest: &Path) -> Result<(), String> {
         to = %dest.display(),
         pages = report.pages,
         restarts = report.restarts,
+        removed_stale = report.removed_stale.len(),
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "backup written"
     );
@@ -116,8 +117,19 @@ fn export(db: &Path, conf: &str) -> Result<(), String> {
         })
 }
 
+/// How long `confcal import` waits for the write lock: an operator's
+/// import may queue behind a server's long write rather than fail.
+const IMPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), String> {
-    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let store = Store::open_with(
+        db,
+        StoreOptions {
+            write_timeout: IMPORT_WRITE_TIMEOUT,
+            ..StoreOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let reports = import_files(&store, files).map_err(|e| e.to_string())?;
     // The import is committed by now: a closed stdout (`| head`) must not
     // turn it into a failure, so write errors end the report quietly.

@@ -3,6 +3,8 @@
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
@@ -14,8 +16,8 @@ use crate::http::ops::Metrics;
 use crate::http::protocol;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
 use crate::http::{self, AppState};
-use crate::import::{import_dir, ImportError};
-use crate::store::{Store, StoreError};
+use crate::import::{seed_dir, ImportError};
+use crate::store::{Store, StoreError, StoreOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -43,6 +45,20 @@ pub enum StartupError {
 /// orchestrator (`docker stop`, Kubernetes) waits before `SIGKILL`.
 pub const SHUTDOWN_GRACE_SECS: u64 = 9;
 
+/// The whole stop, from the signal to the exit, must end before this: the
+/// 10 s an orchestrator waits, less a margin for the exit itself.
+pub const STOP_DEADLINE: Duration = Duration::from_millis(9_500);
+
+/// Longest the shutdown checkpoint waits for other connections (another
+/// process's read transaction, a query still running): it then copies
+/// what it can and lets the rest wait in the WAL for the next start.
+pub const SHUTDOWN_CHECKPOINT_WAIT: Duration = Duration::from_millis(500);
+
+/// How often the server looks at the database's files (see
+/// [`Store::health`]): a deleted `-wal` is rescued within this long even
+/// when nobody asks `/healthz`.
+pub const FILE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// A built, bound, not yet running server. Tests build it on port 0 and
 /// read the port the system chose.
 pub struct Application {
@@ -50,6 +66,9 @@ pub struct Application {
     base_url: String,
     server: Server,
     store: Store,
+    /// When the shutdown signal came, so the stop can keep to
+    /// [`STOP_DEADLINE`].
+    stop_began: Arc<OnceLock<Instant>>,
 }
 
 impl Application {
@@ -82,16 +101,20 @@ impl Application {
         {
             return Err(StartupError::WeakAdminToken(weakness));
         }
-        let store = Store::open(&settings.db)?;
-        if let Some(dir) = &settings.data_dir {
-            if store.is_empty()? && dir.is_dir() {
-                for (path, report) in import_dir(&store, dir)? {
-                    tracing::info!(
-                        file = %path.display(),
-                        created = report.created.len(),
-                        "seeded the empty database"
-                    );
-                }
+        let store = Store::open_with(
+            &settings.db,
+            StoreOptions {
+                write_timeout: Duration::from_millis(settings.write_timeout_ms.max(1)),
+                ..StoreOptions::default()
+            },
+        )?;
+        if let Some(dir) = settings.data_dir.as_ref().filter(|d| d.is_dir()) {
+            for (path, report) in seed_dir(&store, dir)?.unwrap_or_default() {
+                tracing::info!(
+                    file = %path.display(),
+                    created = report.created.len(),
+                    "seeded the empty database"
+                );
             }
         }
         warm_time_zones(&store);
@@ -150,14 +173,20 @@ impl Application {
         if let Some(n) = settings.workers {
             server = server.workers(n.max(1));
         }
+        let stop_began = Arc::new(OnceLock::new());
         if let Some(shutdown) = shutdown {
-            server = server.shutdown_signal(shutdown);
+            let began = stop_began.clone();
+            server = server.shutdown_signal(async move {
+                shutdown.await;
+                let _ = began.set(Instant::now());
+            });
         }
         Ok(Application {
             port: local.port(),
             base_url,
             server: server.run(),
             store,
+            stop_began,
         })
     }
 
@@ -176,21 +205,61 @@ impl Application {
 
     /// Serves until stopped, then closes the database cleanly: the WAL is
     /// checkpointed into the main file and truncated, so the database file
-    /// is complete by itself (a failed checkpoint is logged: SQLite redoes
-    /// it on the next open, nothing is lost).
+    /// is complete by itself. While serving, the database's files are
+    /// checked every [`FILE_CHECK_INTERVAL`].
+    ///
+    /// The checkpoint waits for other connections at most
+    /// [`SHUTDOWN_CHECKPOINT_WAIT`], and never past [`STOP_DEADLINE`] after
+    /// the signal: another process holding a read transaction, or a query
+    /// still running, used to make it wait out the 10 s busy timeout, past
+    /// the orchestrator's `SIGKILL`. What it cannot copy in time stays in
+    /// the WAL, which SQLite applies at the next open: nothing is lost.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, store, .. } = self;
-        server.await?;
+        let Application {
+            server,
+            store,
+            stop_began,
+            ..
+        } = self;
+        let watch = actix_web::rt::spawn(watch_files(store.clone()));
+        let served = server.await;
+        watch.abort();
+        served?;
+        let started = Instant::now();
+        let wait = match stop_began.get() {
+            Some(began) => (*began + STOP_DEADLINE)
+                .saturating_duration_since(started)
+                .min(SHUTDOWN_CHECKPOINT_WAIT),
+            None => SHUTDOWN_CHECKPOINT_WAIT,
+        };
         // Blocking here is fine: the server is stopped, nothing else runs.
-        let started = std::time::Instant::now();
-        match store.checkpoint() {
-            Ok(()) => tracing::info!(
-                ms = started.elapsed().as_secs_f64() * 1000.0,
-                "stopped; database checkpointed"
+        let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+        match store.checkpoint_within(wait) {
+            Ok(c) if c.complete => {
+                tracing::info!(ms = ms(started), "stopped; database checkpointed")
+            }
+            Ok(c) => tracing::warn!(
+                ms = ms(started),
+                wal_frames = c.wal_frames,
+                copied = c.copied,
+                "stopped; the WAL checkpoint could not finish in time (another connection is \
+                 reading): the rest stays in the WAL and is applied at the next start"
             ),
             Err(e) => tracing::warn!(error = %e, "stopped; WAL checkpoint failed"),
         }
         Ok(())
+    }
+}
+
+/// Checks the database's files every [`FILE_CHECK_INTERVAL`] (what
+/// [`Store::health`] logs and rescues), until aborted.
+async fn watch_files(store: Store) {
+    let mut tick = actix_web::rt::time::interval(FILE_CHECK_INTERVAL);
+    loop {
+        tick.tick().await;
+        let s = store.clone();
+        // The outcome is logged by `health` itself, once per change.
+        let _ = web::block(move || s.health()).await;
     }
 }
 

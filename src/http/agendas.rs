@@ -212,13 +212,66 @@ pub async fn star(
     })))
 }
 
-/// `POST /api/agendas/{token}/rotate`
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotation {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// Fewest distinct characters a proposed token may have. 43 random
+/// base64url characters have about 31; fewer than 16 happens by chance
+/// about never, and catches `AAAA…` and `abab…`.
+const MIN_DISTINCT: usize = 16;
+
+/// Checks a client's proposed new token: a token's exact shape (43
+/// base64url characters, i.e. 256 bits), not the old one, not obviously
+/// made by hand. The messages never repeat the token.
+pub fn proposed_token(raw: &str, old: &AgendaToken) -> Result<AgendaToken, ApiError> {
+    let invalid = |message: &str| ApiError::Unprocessable {
+        field: Some("token".into()),
+        message: message.into(),
+    };
+    let t = AgendaToken::parse(raw).ok_or_else(|| {
+        invalid(
+            "a token is 43 characters of A-Z, a-z, 0-9, '-' and '_': 32 random bytes \
+             in base64url",
+        )
+    })?;
+    if &t == old {
+        return Err(invalid("the new token must differ from the old one"));
+    }
+    let distinct: std::collections::HashSet<u8> = raw.bytes().collect();
+    if distinct.len() < MIN_DISTINCT {
+        return Err(invalid(
+            "this token does not look random: make it from 32 bytes of a CSPRNG",
+        ));
+    }
+    Ok(t)
+}
+
+/// `POST /api/agendas/{token}/rotate`, optionally `{"token": "<new>"}`.
+///
+/// With a proposed token the call can be repeated: if its answer was lost
+/// (a crash or a dropped connection after the commit), sending the same
+/// request again answers the same links (see [`crate::store::Store::rotate_agenda`]).
+/// Without one the server picks the token, and a lost answer loses it.
 pub async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let old = token(&path)?;
-    let new = AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = read_body(payload, 4096).await?;
+    let asked: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
+        Rotation::default()
+    } else {
+        parse_json(&body).map_err(ApiError::unreadable)?
+    };
+    let new = match asked.token {
+        Some(raw) => proposed_token(&raw, &old)?,
+        None => AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?,
+    };
     let (oh, nh) = (old.hash(), new.hash());
     state
         .db(move |s| s.rotate_agenda(&oh, &nh, Utc::now()))

@@ -43,6 +43,14 @@ pub enum ApiError {
     TooManyRequests { retry_after: u64, message: String },
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// 503: the database is busy (another writer holds the lock: worth a
+    /// retry after `retry_after` seconds) or cannot be written (no
+    /// `retry_after`: an operator must act).
+    #[error("{message}")]
+    Unavailable {
+        retry_after: Option<u64>,
+        message: String,
+    },
     #[error("internal error")]
     Internal(String),
     /// An error that actix answered by itself (an extractor, the Compress
@@ -100,7 +108,7 @@ impl ApiError {
             | ApiError::NotFound { field, .. } => field.as_deref(),
             ApiError::Unauthorized(_) | ApiError::Forbidden(_) => Some("authorization"),
             ApiError::PayloadTooLarge { .. } => Some("body"),
-            ApiError::TooManyRequests { .. } => None,
+            ApiError::TooManyRequests { .. } | ApiError::Unavailable { .. } => None,
             ApiError::Internal(_) => None,
             ApiError::Http { field, .. } => *field,
         }
@@ -129,10 +137,36 @@ impl From<StoreError> for ApiError {
                 field: None,
                 message,
             },
+            StoreError::TokenInUse => ApiError::Unprocessable {
+                field: Some("token".into()),
+                message: StoreError::TokenInUse.to_string(),
+            },
+            StoreError::Busy(cause) => {
+                tracing::warn!(%cause, "database busy: answered 503");
+                ApiError::Unavailable {
+                    retry_after: Some(BUSY_RETRY_AFTER_SECS),
+                    message: "the database is busy with another write: try again shortly".into(),
+                }
+            }
+            StoreError::Storage(cause) => {
+                tracing::error!(%cause, "database cannot be written: answered 503");
+                ApiError::Unavailable {
+                    retry_after: None,
+                    message: "the database cannot be written at the moment".into(),
+                }
+            }
+            StoreError::Unhealthy(message) => ApiError::Unavailable {
+                retry_after: None,
+                message,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }
 }
+
+/// `Retry-After` of a 503 for a busy database: a write queued behind
+/// another usually gets through a second later.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
@@ -150,6 +184,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Http { status, .. } => *status,
         }
@@ -164,7 +199,11 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => {
                 res.insert_header(("WWW-Authenticate", "Bearer"));
             }
-            ApiError::TooManyRequests { retry_after, .. } => {
+            ApiError::TooManyRequests { retry_after, .. }
+            | ApiError::Unavailable {
+                retry_after: Some(retry_after),
+                ..
+            } => {
                 res.insert_header(("Retry-After", retry_after.to_string()));
             }
             ApiError::NotFound { field: Some(f), .. } if f == "token" => {

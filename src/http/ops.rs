@@ -14,31 +14,35 @@ use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 
 use super::AppState;
-use crate::store::DbStats;
+use crate::store::{DbStats, StoreError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
 }
 
-/// 200 `{"status":"ok"}` when the database answers a `SELECT 1` through the
-/// pool, else 503 with the reason.
+/// 200 `{"status":"ok"}` when the database answers a query through the
+/// reading pool *and* its files are sound ([`crate::store::Store::health`]:
+/// not deleted or replaced, not read-only, room on the disk), else 503 with
+/// what is wrong. Reads never wait for a writer, so a write lock held
+/// elsewhere does not make the server look down.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
-    let outcome = match web::block(move || store.ping()).await {
+    let outcome = match web::block(move || store.ping().and_then(|()| store.health())).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
+        Ok(Err(StoreError::Unhealthy(problems))) => Err((problems.clone(), problems)),
+        Ok(Err(e)) => Err((e.to_string(), "the database does not answer".to_owned())),
+        Err(e) => Err((e.to_string(), "the database does not answer".to_owned())),
     };
     match outcome {
         Ok(()) => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
             .json(serde_json::json!({"status": "ok"})),
-        Err(error) => {
-            tracing::warn!(%error, "health check failed");
+        Err((cause, public)) => {
+            tracing::warn!(error = %cause, "health check failed");
             HttpResponse::ServiceUnavailable()
                 .insert_header(("Cache-Control", "no-store"))
-                .json(serde_json::json!({"status": "unavailable", "error": "the database does not answer"}))
+                .json(serde_json::json!({"status": "unavailable", "error": public}))
         }
     }
 }

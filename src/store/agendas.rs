@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::queries::{conference_by_slug, session_row_at, SESSION_COLUMNS};
 use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, Store, StoreError};
@@ -51,11 +51,13 @@ impl Store {
         name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<AgendaRecord, StoreError> {
-        self.conn()?
-            .prepare_cached(
+        self.write(|tx| {
+            tx.prepare_cached(
                 "INSERT INTO agendas (token_hash, name, created, last_modified) VALUES (?1, ?2, ?3, ?3)",
             )?
             .execute(params![&hash.0[..], name, to_ts(now)])?;
+            Ok(())
+        })?;
         Ok(AgendaRecord {
             name: name.map(str::to_owned),
             created: now,
@@ -126,69 +128,113 @@ impl Store {
         starred: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (agenda_id, _) = agenda_by_hash(&tx, hash)?;
-        let (conf_id, _) = conference_by_slug(&tx, conf)?;
-        let session_id: i64 = tx
-            .prepare_cached("SELECT id FROM sessions WHERE conference_id = ?1 AND slug = ?2")?
-            .query_row(params![conf_id, id.as_str()], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::SessionNotFound {
-                conference: conf.to_string(),
-                session: id.to_string(),
-            })?;
-        let changed = if starred {
-            let count: i64 = tx
-                .prepare_cached("SELECT count(*) FROM agenda_stars WHERE agenda_id = ?1")?
-                .query_row([agenda_id], |r| r.get(0))?;
-            if count >= MAX_STARS {
-                return Err(StoreError::Limit(format!(
-                    "an agenda holds at most {MAX_STARS} sessions"
-                )));
-            }
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO agenda_stars (agenda_id, session_id, starred) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![agenda_id, session_id, to_ts(now)])?
-        } else {
-            tx.prepare_cached("DELETE FROM agenda_stars WHERE agenda_id = ?1 AND session_id = ?2")?
+        self.write(|tx| {
+            let (agenda_id, _) = agenda_by_hash(tx, hash)?;
+            let (conf_id, _) = conference_by_slug(tx, conf)?;
+            let session_id: i64 = tx
+                .prepare_cached("SELECT id FROM sessions WHERE conference_id = ?1 AND slug = ?2")?
+                .query_row(params![conf_id, id.as_str()], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::SessionNotFound {
+                    conference: conf.to_string(),
+                    session: id.to_string(),
+                })?;
+            let changed = if starred {
+                let count: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM agenda_stars WHERE agenda_id = ?1")?
+                    .query_row([agenda_id], |r| r.get(0))?;
+                if count >= MAX_STARS {
+                    return Err(StoreError::Limit(format!(
+                        "an agenda holds at most {MAX_STARS} sessions"
+                    )));
+                }
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO agenda_stars (agenda_id, session_id, starred) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![agenda_id, session_id, to_ts(now)])?
+            } else {
+                tx.prepare_cached(
+                    "DELETE FROM agenda_stars WHERE agenda_id = ?1 AND session_id = ?2",
+                )?
                 .execute(params![agenda_id, session_id])?
-        } > 0;
-        if changed {
-            touch(&tx, agenda_id, now)?;
-        }
-        tx.commit()?;
-        Ok(changed)
+            } > 0;
+            if changed {
+                touch(tx, agenda_id, now)?;
+            }
+            Ok(changed)
+        })
     }
 
-    /// Replaces the token: the old hash stops matching at once.
+    /// Replaces the token `old` by `new`: the old hash stops matching at
+    /// once, and is kept as the agenda's previous one.
+    ///
+    /// That makes the call safe to repeat when its answer was lost (a crash
+    /// or a dropped connection after the commit): called again with the
+    /// same two tokens, it finds the agenda that has `new` and came from
+    /// `old`, and answers [`RotateOutcome::AlreadyRotated`] instead of "no
+    /// such agenda". Only a caller who knows both tokens gets that answer,
+    /// and such a caller can already use `new`; someone holding only the
+    /// old (perhaps leaked) token learns nothing. A `new` already in use by
+    /// any agenda is [`StoreError::TokenInUse`].
     pub fn rotate_agenda(
         &self,
         old: &TokenHash,
         new: &TokenHash,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (id, _) = agenda_by_hash(&tx, old)?;
-        tx.prepare_cached("UPDATE agendas SET token_hash = ?2 WHERE id = ?1")?
+    ) -> Result<RotateOutcome, StoreError> {
+        self.write(|tx| {
+            let id = match agenda_by_hash(tx, old) {
+                Ok((id, _)) => id,
+                Err(StoreError::AgendaNotFound) => {
+                    let retried = tx
+                        .prepare_cached(
+                            "SELECT 1 FROM agendas WHERE token_hash = ?1 AND previous_token_hash = ?2",
+                        )?
+                        .query_row(params![&new.0[..], &old.0[..]], |_| Ok(()))
+                        .optional()?;
+                    return match retried {
+                        Some(()) => Ok(RotateOutcome::AlreadyRotated),
+                        None => Err(StoreError::AgendaNotFound),
+                    };
+                }
+                Err(e) => return Err(e),
+            };
+            let taken = tx
+                .prepare_cached("SELECT 1 FROM agendas WHERE token_hash = ?1")?
+                .query_row([&new.0[..]], |_| Ok(()))
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::TokenInUse);
+            }
+            tx.prepare_cached(
+                "UPDATE agendas SET token_hash = ?2, previous_token_hash = token_hash WHERE id = ?1",
+            )?
             .execute(params![id, &new.0[..]])?;
-        touch(&tx, id, now)?;
-        tx.commit()?;
-        Ok(())
+            touch(tx, id, now)?;
+            Ok(RotateOutcome::Rotated)
+        })
     }
 
     pub fn delete_agenda(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        let n = self
-            .conn()?
-            .prepare_cached("DELETE FROM agendas WHERE token_hash = ?1")?
-            .execute([&hash.0[..]])?;
+        let n = self.write(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM agendas WHERE token_hash = ?1")?
+                .execute([&hash.0[..]])?)
+        })?;
         if n == 0 {
             return Err(StoreError::AgendaNotFound);
         }
         Ok(())
     }
+}
+
+/// What [`Store::rotate_agenda`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The agenda now has the new token.
+    Rotated,
+    /// It had it already: this call repeats one that succeeded.
+    AlreadyRotated,
 }
 
 fn agenda_by_hash(conn: &Connection, hash: &TokenHash) -> Result<(i64, AgendaRecord), StoreError> {

@@ -11,6 +11,18 @@ use rusqlite::{Connection, OpenFlags};
 use super::{Status, Store, StoreError};
 use crate::domain::{ConferenceSlug, Schedule, SessionFilter};
 
+/// What a WAL checkpoint did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Every frame is in the database file (and, for TRUNCATE, the WAL is
+    /// empty).
+    pub complete: bool,
+    /// Frames in the WAL before it was reset (0 after a complete TRUNCATE).
+    pub wal_frames: i64,
+    /// Frames copied into the database file.
+    pub copied: i64,
+}
+
 /// What `/metrics` reports about the data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbStats {
@@ -68,20 +80,66 @@ impl Store {
     }
 
     /// Copies every page of the WAL back into the database file and
-    /// truncates the WAL to zero bytes: called once the server has stopped,
-    /// so the file on disk is complete by itself.
+    /// truncates the WAL to zero bytes, or fails saying it could not.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
-        let conn = self.conn()?;
-        let (busy, _log, _done): (i64, i64, i64) =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        if busy != 0 {
-            return Err(StoreError::Limit(
-                "the WAL checkpoint could not finish: the database is busy".into(),
-            ));
+        let c = self.checkpoint_within(Duration::from_secs(10))?;
+        if c.complete {
+            Ok(())
+        } else {
+            Err(StoreError::Busy(format!(
+                "the WAL checkpoint could not finish: {} of {} frames copied",
+                c.copied, c.wal_frames
+            )))
         }
-        Ok(())
+    }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)` waiting at most `wait` for other
+    /// connections (another process's read transaction, a long query):
+    /// past it SQLite goes on as a passive checkpoint, copying every frame
+    /// no reader still needs, and returns. So a stop that checkpoints never
+    /// waits longer than `wait` whatever other processes do; what is left
+    /// in the WAL is not lost, only copied at the next open.
+    ///
+    /// Runs on the probe connection: no pooled connection is needed, so a
+    /// pool held by long queries or a long write cannot delay it.
+    pub fn checkpoint_within(&self, wait: Duration) -> Result<Checkpoint, StoreError> {
+        self.checkpoint_mode("TRUNCATE", wait)
+    }
+
+    /// `PRAGMA wal_checkpoint(PASSIVE)`: copies what it can without waiting
+    /// for anyone (see [`Store::health`]).
+    pub(super) fn checkpoint_passive(&self) -> Result<Checkpoint, StoreError> {
+        self.checkpoint_mode("PASSIVE", Duration::ZERO)
+    }
+
+    fn checkpoint_mode(&self, mode: &str, wait: Duration) -> Result<Checkpoint, StoreError> {
+        let conn = self.probe.lock().unwrap_or_else(|e| e.into_inner());
+        conn.busy_timeout(wait)?;
+        let row = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        // The probe's own reads wait as every reader does.
+        conn.busy_timeout(super::READ_BUSY_TIMEOUT)?;
+        let (busy, log, done) = match row {
+            // Another connection (another server on the same file, say) is
+            // checkpointing right now: SQLite answers SQLITE_BUSY at once
+            // rather than in the result row. Not done yet, like busy = 1.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                (1, -1, -1)
+            }
+            row => row?,
+        };
+        Ok(Checkpoint {
+            complete: busy == 0 && log == done,
+            wal_frames: log,
+            copied: done,
+        })
     }
 
     /// A conference as a schedule: its confirmed sessions in start order
@@ -141,16 +199,25 @@ impl Default for BackupOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupReport {
     pub pages: i32,
     pub restarts: u32,
+    /// Temporary files of earlier, interrupted backups removed from the
+    /// destination's folder (path, bytes): see [`backup`].
+    pub removed_stale: Vec<(PathBuf, u64)>,
 }
 
 /// Writes a consistent copy of the database at `src` (which may be in use
 /// by a running server) to `dest`, with SQLite's online backup API. The copy
 /// goes to a temporary file beside `dest`, is synced, and is then renamed
 /// into place: `dest` is either the old file or a complete new one.
+///
+/// A backup killed midway leaves its temporary file, as big as the
+/// database. Each run therefore first removes the ones earlier runs left in
+/// the destination's folder, whatever destination they were for (dated
+/// names differ every day), and logs each: see [`stale_temporary`] for how
+/// they are told from a backup still running.
 pub fn backup(src: &Path, dest: &Path, opts: BackupOptions) -> Result<BackupReport, StoreError> {
     if !src.is_file() {
         return Err(StoreError::Limit(format!(
@@ -183,27 +250,166 @@ pub fn backup(src: &Path, dest: &Path, opts: BackupOptions) -> Result<BackupRepo
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
     };
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let tmp = temporary_path(&dir, file_name, std::process::id());
+    // Ours, locked for as long as this run lasts: another run's clean-up
+    // (in another pid namespace, where our pid means nothing) leaves it.
+    let cannot =
+        |e: std::io::Error| StoreError::Limit(format!("cannot write {}: {e}", tmp.display()));
     let _ = fs::remove_file(&tmp);
+    let lock = fs::File::create(&tmp).map_err(cannot)?;
+    if !try_lock(&lock) {
+        return Err(StoreError::Limit(format!(
+            "{} is locked by another backup",
+            tmp.display()
+        )));
+    }
+    let removed_stale = remove_stale(&dir, &tmp);
 
-    let result = copy(src, &tmp, opts).and_then(|report| {
+    let result = copy(src, &tmp, opts).and_then(|(pages, restarts)| {
         fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
             .and_then(|()| fs::rename(&tmp, dest))
             .and_then(|()| fs::File::open(&dir).and_then(|d| d.sync_all()))
             .map_err(|e| StoreError::Limit(format!("cannot write {}: {e}", dest.display())))?;
-        Ok(report)
+        Ok(BackupReport {
+            pages,
+            restarts,
+            removed_stale,
+        })
     });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
+    drop(lock);
     result
 }
 
-fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<BackupReport, StoreError> {
+/// What a backup's temporary file has between its destination's name and
+/// the pid of the process writing it: `.<name>.tmp-<pid>`.
+const TMP_MARK: &str = ".tmp-";
+
+/// Where a backup to `dir/file_name` by process `pid` writes its copy.
+fn temporary_path(dir: &Path, file_name: &std::ffi::OsStr, pid: u32) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(file_name);
+    name.push(format!("{TMP_MARK}{pid}"));
+    dir.join(name)
+}
+
+/// Removes the temporary files of interrupted backups in `dir` (all but
+/// `ours`), logging each; returns them with their sizes.
+fn remove_stale(dir: &Path, ours: &Path) -> Vec<(PathBuf, u64)> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path == ours || !stale_temporary(&path) {
+            continue;
+        }
+        let bytes = entry.metadata().map_or(0, |m| m.len());
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::info!(
+                    file = %path.display(),
+                    bytes,
+                    "removed the temporary file of an interrupted backup"
+                );
+                removed.push((path, bytes));
+            }
+            Err(e) => tracing::warn!(
+                file = %path.display(),
+                error = %e,
+                "cannot remove the temporary file of an interrupted backup"
+            ),
+        }
+    }
+    removed
+}
+
+/// Whether `path` is what a killed backup left. All of:
+///
+/// - its name is a backup's temporary name, `.<name>.tmp-<pid>`, or that
+///   with SQLite's `-journal`, `-wal` or `-shm` after it;
+/// - the pid in it is not a running process (a running backup's file is
+///   never touched);
+/// - the file itself is an SQLite database (or SQLite's side file, or
+///   empty: killed before the first page), not anything else of that name;
+/// - no process holds a lock on it: every run locks its own file while it
+///   lasts, which protects a backup running in another pid namespace
+///   (`docker exec`) whose pid means nothing here.
+fn stale_temporary(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if !name.starts_with('.') {
+        return false;
+    }
+    let (base, side) = match ["-journal", "-wal", "-shm"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+    {
+        Some(b) => (b, true),
+        None => (name, false),
+    };
+    let Some((stem, pid)) = base.rsplit_once(TMP_MARK) else {
+        return false;
+    };
+    if stem.len() < 2 || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if pid_alive(pid) {
+        return false;
+    }
+    let Ok(mut f) = fs::File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 16];
+    let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+    let sqlite = n == 0 || head.starts_with(b"SQLite format 3\0");
+    (sqlite || side) && try_lock(&f)
+}
+
+/// Whether a process with this pid exists (is running or a zombie).
+#[cfg(unix)]
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 1 {
+        return true;
+    }
+    // SAFETY: signal 0 checks only that the process exists; nothing is sent.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn pid_alive(_pid: u32) -> bool {
+    true
+}
+
+/// An exclusive `flock` without waiting; released when `f` is closed.
+#[cfg(unix)]
+fn try_lock(f: &fs::File) -> bool {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: a valid open descriptor; flock touches nothing else.
+    unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_f: &fs::File) -> bool {
+    true
+}
+
+/// Copies `src` into `tmp`: (pages, restarts).
+fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<(i32, u32), StoreError> {
     // Read-write without CREATE: a missing file is an error, not a new
     // empty database, and the WAL index can be used like the server does.
     let source = Connection::open_with_flags(
@@ -248,8 +454,8 @@ fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<BackupReport, Sto
             "the backup fails its check: {check}"
         )));
     }
-    dest.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
-    Ok(BackupReport { pages, restarts })
+    dest.close().map_err(|(_, e)| StoreError::from(e))?;
+    Ok((pages, restarts))
 }
 
 #[cfg(test)]
@@ -293,5 +499,42 @@ mod tests {
             .collect();
         assert!(leftovers.is_empty());
         store.checkpoint().unwrap();
+    }
+
+    #[test]
+    fn what_a_killed_backup_leaves_is_told_from_a_running_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("a.db");
+        drop(Store::open(&db).unwrap());
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let name = std::ffi::OsStr::new("b.db");
+        let left = temporary_path(dir.path(), name, dead);
+        fs::copy(&db, &left).unwrap();
+        let journal = PathBuf::from(format!("{}-journal", left.display()));
+        fs::write(&journal, b"\xd9\xd5\x05\xf9 journal").unwrap();
+        assert!(stale_temporary(&left) && stale_temporary(&journal));
+        // Locked by a run in another pid namespace: left alone.
+        let held = fs::File::open(&left).unwrap();
+        assert!(try_lock(&held));
+        assert!(!stale_temporary(&left));
+        drop(held);
+        // A live pid, a file that is not a database, other names: left alone.
+        let mine = temporary_path(dir.path(), name, std::process::id());
+        fs::copy(&db, &mine).unwrap();
+        assert!(!stale_temporary(&mine));
+        let text = temporary_path(dir.path(), std::ffi::OsStr::new("notes"), dead);
+        fs::write(&text, b"not a database").unwrap();
+        assert!(!stale_temporary(&text));
+        assert!(!stale_temporary(&db));
+        assert!(!stale_temporary(
+            &dir.path().join(format!("b.db.tmp-{dead}"))
+        ));
+        let removed = remove_stale(dir.path(), &mine);
+        let removed: Vec<&Path> = removed.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(removed.contains(&left.as_path()) && removed.contains(&journal.as_path()));
+        assert!(mine.exists() && text.exists() && db.exists());
     }
 }

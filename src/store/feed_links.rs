@@ -76,15 +76,18 @@ impl Store {
             }
             None => {}
         }
+        drop(conn);
         // Count and insert in one statement: concurrent page views cannot
         // push the table past its cap together.
-        let inserted = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO feed_links (code, conference_id, query, created)
-                 SELECT ?1, ?2, ?3, unixepoch()
-                 WHERE (SELECT count(*) FROM feed_links WHERE conference_id = ?2) < ?4",
-            )?
-            .execute(params![code, conf_id, query, MAX_FEED_LINKS])?;
+        let inserted = self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO feed_links (code, conference_id, query, created)
+                     SELECT ?1, ?2, ?3, unixepoch()
+                     WHERE (SELECT count(*) FROM feed_links WHERE conference_id = ?2) < ?4",
+                )?
+                .execute(params![code, conf_id, query, MAX_FEED_LINKS])?)
+        })?;
         if inserted == 0 && self.feed_link(&code)?.is_none() {
             return Err(StoreError::Limit(format!(
                 "this conference already has {MAX_FEED_LINKS} short feed addresses"

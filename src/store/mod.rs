@@ -1,31 +1,40 @@
 //! Storage: every SQL statement in confcal lives under this module.
 //!
-//! SQLite through rusqlite, behind an r2d2 pool so request handlers can run
+//! SQLite through rusqlite, behind r2d2 pools so request handlers can run
 //! queries on blocking threads (`web::block`) and never stall the async
-//! workers. The database runs in WAL mode (readers never wait for the
-//! writer), with foreign keys on, and writes take the lock up front
-//! (`BEGIN IMMEDIATE`) so concurrent writers queue instead of failing.
+//! workers. The database runs in WAL mode, with foreign keys on.
+//!
+//! Readers and the writer have pools of their own: eight connections that
+//! only read (`PRAGMA query_only`) and one that writes. In WAL mode a reader
+//! never waits for a writer, and with separate pools no number of writes
+//! waiting for the write lock (held by another process, or by a long import
+//! here) can take the connections reads need: reads and `/healthz` keep
+//! flowing. A write takes the lock up front (`BEGIN IMMEDIATE`) and waits
+//! for it at most [`StoreOptions::write_timeout`], then fails with
+//! [`StoreError::Busy`] (503 with `Retry-After`), never a 500.
 
 mod agendas;
 mod backup;
 mod feed_links;
+mod files;
 mod migrations;
 mod queries;
 mod sync;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::domain::{Conference, SessionData};
 
-pub use agendas::{AgendaRecord, AgendaView, MAX_STARS};
-pub use backup::{backup, BackupOptions, BackupReport, DbStats};
+pub use agendas::{AgendaRecord, AgendaView, RotateOutcome, MAX_STARS};
+pub use backup::{backup, BackupOptions, BackupReport, Checkpoint, DbStats};
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
+pub use files::marker_path;
 pub use queries::Facets;
 pub use sync::{Outcome, SyncReport};
 
@@ -42,13 +51,87 @@ pub enum StoreError {
     AgendaNotFound,
     #[error("{0}")]
     Limit(String),
+    /// A proposed agenda token that another agenda already has.
+    #[error("this token cannot be used: propose another")]
+    TokenInUse,
+    /// The lock or a connection was not had in time: another writer (in
+    /// this process or another) holds the database. Worth retrying.
+    #[error("the database is busy: {0}")]
+    Busy(String),
+    /// The database cannot be written: its disk is full or it is
+    /// read-only. Not worth retrying until an operator acts.
+    #[error("the database cannot be written: {0}")]
+    Storage(String),
+    /// The database's files are not what was opened: deleted, replaced,
+    /// read-only, or on a full disk (see [`Store::health`]). The text names
+    /// no path and is fit for a public answer.
+    #[error("{0}")]
+    Unhealthy(String),
+    /// A database that had data was found without it: confcal will not
+    /// create it anew (see [`marker_path`]).
+    #[error("{0}")]
+    Lost(String),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database connection pool: {0}")]
-    Pool(#[from] r2d2::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
 }
+
+/// SQLite's "busy" and "locked" are waits that ran out, not faults of the
+/// data; "full" and "read-only" are the disk's. Both are told apart here,
+/// once, so every `?` on a rusqlite call classifies its error.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Busy(e.to_string())
+            }
+            Some(ErrorCode::DiskFull | ErrorCode::ReadOnly) => StoreError::Storage(e.to_string()),
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// The pools' one error is "no connection in time" (a connection that
+/// cannot be opened also ends as a timeout): busy, worth a retry.
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Busy(format!("no database connection in time: {e}"))
+    }
+}
+
+/// How long the store waits, and when it calls the disk full.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Longest a write waits for the write lock (and for this process's
+    /// other writes) before it fails with [`StoreError::Busy`].
+    pub write_timeout: Duration,
+    /// Free space on the database's file system below which
+    /// [`Store::health`] reports the disk full.
+    pub min_free_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            min_free_bytes: 8 << 20,
+        }
+    }
+}
+
+/// See [`StoreOptions::write_timeout`]: long enough for any ordinary write
+/// queued behind another, short enough that a client hears "busy, retry"
+/// long before its own timeout.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long opening a database waits for another process that is creating,
+/// migrating or seeding the same file at the same time.
+pub const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// Busy timeout of reading connections. In WAL mode a reader waits only
+/// for another connection's recovery of the WAL index, which is short.
+const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether a session is on. Cancelled sessions are kept, never deleted, so
 /// feeds can tell calendars about the cancellation.
@@ -94,30 +177,92 @@ pub struct SessionRecord {
 
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool,
-    /// A connection of its own, never used to write: see
-    /// [`Store::data_version`].
+    /// Eight connections that only read.
+    readers: Pool,
+    /// The one connection that writes (see the module docs).
+    writer: Pool,
+    /// A connection of its own, never used to write data: the change probe
+    /// ([`Store::data_version`]) and the checkpointer, so that neither
+    /// waits for a pooled connection.
     probe: Arc<Mutex<Connection>>,
+    /// What the database's files were when opened (see [`Store::health`]).
+    files: Arc<files::Watch>,
+    options: StoreOptions,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it,
+    /// with the default [`StoreOptions`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    ///
+    /// Safe when several processes open a new file at once: each waits for
+    /// the write lock before it reads the schema version (see
+    /// [`migrations`]). A database that has had data (its marker file says
+    /// so, see [`marker_path`]) but is now missing or empty is refused with
+    /// [`StoreError::Lost`] instead of being created anew. Once created or
+    /// migrated, the WAL is checkpointed so that the schema lives in the
+    /// database file itself, not only in a `-wal` file someone might delete.
+    pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        files::refuse_if_lost(path, None)?;
         let mut conn = Connection::open(path)?;
-        // WAL is a property of the file: set once, before the pool opens.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(STARTUP_LOCK_WAIT)?;
+        // Before anything writes to the file: an empty file that had data
+        // is left exactly as found.
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        files::refuse_if_lost(path, Some(version))?;
+        // WAL is a property of the file: set once, before the pools open.
+        set_wal(&conn)?;
         configure(&mut conn)?;
-        migrations::run(&mut conn)?;
-        // The migration connection stays open as the change probe.
-        let manager = SqliteConnectionManager::file(path).with_init(configure);
-        let pool = r2d2::Pool::builder()
+        conn.busy_timeout(STARTUP_LOCK_WAIT)?;
+        let migrated = migrations::run(&mut conn, path)?;
+        // Without CREATE: a pooled connection opened later (after a broken
+        // one) must fail on a deleted file, not make an empty database.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let readers = r2d2::Pool::builder()
             .max_size(8)
             .connection_timeout(Duration::from_secs(10))
-            .build(manager)?;
-        Ok(Store {
-            pool,
+            // Connections live as long as the store: reopening one later
+            // could meet another file at the path (see `Store::health`).
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .build(
+                SqliteConnectionManager::file(path)
+                    .with_flags(flags)
+                    .with_init(|c| {
+                        configure(c)?;
+                        c.busy_timeout(READ_BUSY_TIMEOUT)?;
+                        c.pragma_update(None, "query_only", true)
+                    }),
+            )?;
+        let writer = r2d2::Pool::builder()
+            .max_size(1)
+            .connection_timeout(options.write_timeout.max(Duration::from_secs(10)))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .build(
+                SqliteConnectionManager::file(path)
+                    .with_flags(flags)
+                    .with_init(configure),
+            )?;
+        let store = Store {
+            readers,
+            writer,
             probe: Arc::new(Mutex::new(conn)),
-        })
+            files: Arc::new(files::Watch::new(path, options.min_free_bytes)),
+            options,
+        };
+        if migrated > 0 || !marker_path(path).exists() {
+            store.make_durable()?;
+        } else {
+            store.files.record();
+        }
+        Ok(store)
     }
 
     /// A number that changes whenever any other connection, in this
@@ -134,8 +279,41 @@ impl Store {
         Ok(v)
     }
 
+    /// A reading connection (`PRAGMA query_only`: a write through it fails).
     pub fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
-        Ok(self.pool.get()?)
+        Ok(self.readers.get()?)
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`) and commits,
+    /// waiting for the lock at most [`StoreOptions::write_timeout`].
+    pub(crate) fn write<R>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.write_waiting(self.options.write_timeout, f)
+    }
+
+    /// [`Store::write`] with its own bound on the wait. The bound covers
+    /// both waits a write has, for this process's writer connection and for
+    /// SQLite's write lock, so a write answers within it whoever holds what.
+    pub(crate) fn write_waiting<R>(
+        &self,
+        wait: Duration,
+        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let deadline = Instant::now() + wait;
+        let mut conn = self.writer.get_timeout(wait).map_err(|e| {
+            StoreError::Busy(format!(
+                "another write held the database for {} ms: {e}",
+                wait.as_millis()
+            ))
+        })?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        conn.busy_timeout(left.max(Duration::from_millis(1)))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
     }
 
     /// True when no conference is stored yet (a fresh database to seed).
@@ -147,8 +325,36 @@ impl Store {
     }
 }
 
+/// Puts the file in WAL mode. Switching takes an exclusive lock, and when
+/// servers start together on a new file SQLite answers SQLITE_BUSY at once
+/// instead of waiting (waiting could deadlock two upgrading connections), so
+/// it is retried here until the busy timeout's worth of time has passed.
+/// A file already in WAL mode needs no lock.
+fn set_wal(conn: &Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let mode: Result<String, _> = conn.pragma_query_value(None, "journal_mode", |r| r.get(0));
+        let done = match mode {
+            Ok(m) if m.eq_ignore_ascii_case("wal") => Ok(()),
+            Ok(_) => conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match done {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < STARTUP_LOCK_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(READ_BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a write acknowledged to a user survives a power cut, not only a
     // crash of the process. Writes are small, so the cost is small.
@@ -169,4 +375,58 @@ pub(crate) fn from_ts(ts: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_opt(ts, 0)
         .single()
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ts} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long write in this process (an admin import of a huge schedule)
+    /// holds the one writer connection: other writes give up after the
+    /// write timeout with `Busy`, reads go on, and nothing writes through a
+    /// reading connection.
+    #[test]
+    fn a_long_write_here_makes_other_writes_busy_not_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with(
+            &dir.path().join("w.db"),
+            StoreOptions {
+                write_timeout: Duration::from_millis(100),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        let (held_tx, held) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let long = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.write(|tx| {
+                    tx.execute("INSERT INTO agendas (token_hash, created, last_modified) VALUES (x'01', 0, 0)", [])?;
+                    held_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        held.recv().unwrap();
+        let hash = crate::domain::agenda::TokenHash([2; 32]);
+        let e = store.create_agenda(&hash, None, Utc::now()).unwrap_err();
+        assert!(matches!(e, StoreError::Busy(_)), "{e}");
+        assert!(store.conferences().unwrap().is_empty(), "reads go on");
+        store.ping().unwrap();
+        let through_reader = store
+            .conn()
+            .unwrap()
+            .execute("DELETE FROM agendas", [])
+            .map_err(StoreError::from)
+            .unwrap_err();
+        assert!(
+            through_reader.to_string().contains("readonly"),
+            "{through_reader}"
+        );
+        release.send(()).unwrap();
+        long.join().unwrap().unwrap();
+        store.create_agenda(&hash, None, Utc::now()).unwrap();
+    }
 }

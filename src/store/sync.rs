@@ -18,11 +18,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Transaction, TransactionBehavior};
+use rusqlite::{params, Transaction};
 use serde::Serialize;
 
 use super::queries::{conference_by_slug, session_by_slug, session_row, SESSION_COLUMNS};
-use super::{to_ts, SessionRecord, Status, Store, StoreError};
+use super::{to_ts, SessionRecord, Status, Store, StoreError, STARTUP_LOCK_WAIT};
 use crate::domain::{Conference, ConferenceSlug, Schedule, SessionData, SessionId};
 
 /// What an import did, session by session.
@@ -71,13 +71,39 @@ impl Store {
         schedules: &[Schedule],
         now: DateTime<Utc>,
     ) -> Result<Vec<SyncReport>, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let reports = schedules
-            .iter()
-            .map(|s| sync_one(&tx, s, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        tx.commit()?;
+        self.write(|tx| {
+            schedules
+                .iter()
+                .map(|s| sync_one(tx, s, now))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    }
+
+    /// Seeds a new database: imports `schedules` in one transaction if no
+    /// conference is stored yet, and answers `None` (importing nothing) if
+    /// one is. The check is made under the write lock, so of several
+    /// servers started at once on a new file exactly one seeds; the others
+    /// wait for it (up to [`STARTUP_LOCK_WAIT`]) and find it done. The seed
+    /// is then checkpointed into the database file.
+    pub fn seed(
+        &self,
+        schedules: &[Schedule],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<SyncReport>>, StoreError> {
+        let reports = self.write_waiting(STARTUP_LOCK_WAIT, |tx| {
+            let n: i64 = tx.query_row("SELECT count(*) FROM conferences", [], |r| r.get(0))?;
+            if n > 0 {
+                return Ok(None);
+            }
+            schedules
+                .iter()
+                .map(|s| sync_one(tx, s, now))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
+        })?;
+        if reports.is_some() {
+            self.make_durable()?;
+        }
         Ok(reports)
     }
 
@@ -88,16 +114,15 @@ impl Store {
         session: &SessionData,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (conf_id, _) = conference_by_slug(&tx, slug)?;
-        let old = session_by_slug(&tx, conf_id, &session.id)?;
-        let outcome = write_session(&tx, conf_id, session, old, false, now)?;
-        if outcome != Outcome::Unchanged {
-            bump_conference(&tx, conf_id, now)?;
-        }
-        tx.commit()?;
-        Ok(outcome)
+        self.write(|tx| {
+            let (conf_id, _) = conference_by_slug(tx, slug)?;
+            let old = session_by_slug(tx, conf_id, &session.id)?;
+            let outcome = write_session(tx, conf_id, session, old, false, now)?;
+            if outcome != Outcome::Unchanged {
+                bump_conference(tx, conf_id, now)?;
+            }
+            Ok(outcome)
+        })
     }
 
     /// Cancels one session: it stays stored, and in the feeds, as cancelled.
@@ -107,23 +132,21 @@ impl Store {
         id: &SessionId,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (conf_id, _) = conference_by_slug(&tx, slug)?;
-        let rec =
-            session_by_slug(&tx, conf_id, id)?.ok_or_else(|| StoreError::SessionNotFound {
-                conference: slug.to_string(),
-                session: id.to_string(),
-            })?;
-        let outcome = if rec.status == Status::Cancelled {
-            Outcome::Unchanged
-        } else {
-            cancel(&tx, conf_id, id, now)?;
-            bump_conference(&tx, conf_id, now)?;
-            Outcome::Cancelled
-        };
-        tx.commit()?;
-        Ok(outcome)
+        self.write(|tx| {
+            let (conf_id, _) = conference_by_slug(tx, slug)?;
+            let rec =
+                session_by_slug(tx, conf_id, id)?.ok_or_else(|| StoreError::SessionNotFound {
+                    conference: slug.to_string(),
+                    session: id.to_string(),
+                })?;
+            Ok(if rec.status == Status::Cancelled {
+                Outcome::Unchanged
+            } else {
+                cancel(tx, conf_id, id, now)?;
+                bump_conference(tx, conf_id, now)?;
+                Outcome::Cancelled
+            })
+        })
     }
 }
 

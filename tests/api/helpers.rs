@@ -32,6 +32,9 @@ pub struct Options {
     /// (agenda creations, unknown tokens) per minute; 0 is off, the default
     /// here so tests that make many requests are not throttled.
     pub rate_limits: (u32, u32),
+    /// How long a write waits for the database's write lock before it
+    /// answers 503 (`--write-timeout-ms`).
+    pub write_timeout_ms: u64,
 }
 
 impl Default for Options {
@@ -41,6 +44,7 @@ impl Default for Options {
             admin: true,
             body_limit: 16 * 1024 * 1024,
             rate_limits: (0, 0),
+            write_timeout_ms: 5_000,
         }
     }
 }
@@ -73,6 +77,7 @@ pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
         agenda_create_per_minute: opts.rate_limits.0,
         unknown_token_per_minute: opts.rate_limits.1,
         workers: Some(2),
+        write_timeout_ms: opts.write_timeout_ms,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

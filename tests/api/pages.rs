@@ -553,6 +553,52 @@ fn agenda_page_marks_conflicts_and_unstars_rotates_deletes() {
     assert_eq!(app.get(&format!("/api/agendas/{new}")).status, 404);
 }
 
+/// The agenda page's rotate form carries the new address it proposes, so
+/// a browser sending the form again (its answer was lost: a dropped
+/// connection, a crash after the commit) lands on that same new address
+/// instead of a 404 that leaves the agenda out of reach.
+#[test]
+fn a_rotate_form_sent_again_lands_on_the_same_new_address() {
+    let app = spawn_app();
+    let mut b = Browser::new(&app);
+    let _ = b.get("/conferences/pycon-us-2012");
+    assert_eq!(
+        b.star("pycon-us-2012", "dismantling-jinja", "/").status,
+        303
+    );
+    let token = b.cookies["confcal_agenda"].clone();
+    let path = format!("/agendas/{token}");
+    let page = b.get(&path).text();
+    let marker = "name=\"new_token\" value=\"";
+    let at = page.find(marker).expect("the rotate form proposes a token") + marker.len();
+    let proposed = page[at..at + 43].to_owned();
+    assert_ne!(proposed, token);
+    assert!(
+        !b.get(&path).text().contains(&proposed),
+        "every page view proposes a fresh token"
+    );
+    let csrf = b.csrf();
+    let form = [("csrf", csrf.as_str()), ("new_token", proposed.as_str())];
+    let first = b.post(&format!("{path}/rotate"), &form);
+    assert_eq!(first.status, 303);
+    let want = format!("/agendas/{proposed}");
+    assert_eq!(first.header("location"), Some(want.as_str()));
+    // The browser never saw that answer and sends the form again.
+    b.cookies.insert("confcal_agenda".into(), token.clone());
+    let again = b.post(&format!("{path}/rotate"), &form);
+    assert_eq!(again.status, 303, "{}", again.text());
+    assert_eq!(again.header("location"), Some(want.as_str()));
+    assert_eq!(b.cookies["confcal_agenda"], proposed);
+    assert_eq!(session_ids(&b.get(&want).text()), ["dismantling-jinja"]);
+    assert_html(&b.get(&path), 404);
+    // A malformed proposal is a 400 page, not a 500.
+    let r = b.post(
+        &format!("{want}/rotate"),
+        &[("csrf", csrf.as_str()), ("new_token", "short")],
+    );
+    assert_html(&r, 400);
+}
+
 #[test]
 fn unknown_pages_are_html_404s() {
     let app = spawn_app();

@@ -36,7 +36,7 @@ use url::form_urlencoded;
 use self::security::{Csrf, Privacy};
 use self::subscribe::{FeedTarget, Subscribe};
 use self::view::{day_label, SessionCard};
-use super::agendas::{conflicts, create_agenda, DEFAULT_NAME};
+use super::agendas::{conflicts, create_agenda, proposed_token, DEFAULT_NAME};
 use super::feeds::calendar_name;
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
@@ -145,6 +145,13 @@ impl From<ApiError> for PageError {
                 retry_after = Some(*r);
                 format!("Too many requests: {message}.")
             }
+            ApiError::Unavailable {
+                retry_after: r,
+                message,
+            } => {
+                retry_after = *r;
+                format!("Not possible right now: {message}. Please try again in a moment.")
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error on a page");
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
@@ -196,6 +203,7 @@ impl ResponseError for PageError {
             StatusCode::BAD_REQUEST => "Bad request",
             StatusCode::FORBIDDEN => "Forbidden",
             StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+            StatusCode::SERVICE_UNAVAILABLE => "Unavailable",
             s if s.is_client_error() => "Cannot do that",
             _ => "Server error",
         };
@@ -637,6 +645,8 @@ struct AgendaPage {
     sub: Subscribe,
     manage_path: String,
     csrf: String,
+    /// Proposed by the rotate form (see [`rotate`]); fresh on every view.
+    new_token: String,
     back: String,
     star_action: String,
 }
@@ -768,6 +778,10 @@ async fn agenda(
         sub_intro: "These links are private: anyone who has them can read your agenda. Calendar:",
         sub,
         csrf: csrf.token.clone(),
+        new_token: AgendaToken::generate()
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .expose()
+            .to_owned(),
         back: manage_path.clone(),
         star_action: format!("{manage_path}/stars"),
         manage_path,
@@ -901,6 +915,12 @@ async fn star_on_agenda(
 }
 
 /// `POST /agendas/{token}/rotate`: a new token; the old one stops working.
+///
+/// The form carries the new token (`new_token`, a fresh one on every view
+/// of the agenda page), so a browser that sends the form again because the
+/// answer never came lands on the same new address, not on a 404 (see
+/// [`crate::store::Store::rotate_agenda`]). A form without it (an older
+/// page) gets a token picked here.
 async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -910,7 +930,16 @@ async fn rotate(
     let old = agenda_token(&path)?;
     let form = read_form(payload).await?;
     check_csrf(&req, &state, &form, Privacy::Agenda)?;
-    let new = AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new = match form.get("new_token").filter(|t| !t.is_empty()) {
+        Some(raw) => proposed_token(raw, &old).map_err(|e| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                format!("This form cannot be used: {e}. Open the agenda page again."),
+            )
+            .private()
+        })?,
+        None => AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?,
+    };
     let (oh, nh) = (old.hash(), new.hash());
     state
         .db(move |s| s.rotate_agenda(&oh, &nh, Utc::now()))

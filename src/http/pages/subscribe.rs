@@ -115,6 +115,9 @@ impl FeedTarget {
                     // Out of short addresses (see MAX_FEED_LINKS): the
                     // long one still works everywhere but in Google.
                     Err(StoreError::Limit(_)) => Ok(long),
+                    // The write lock is held elsewhere: the page still
+                    // answers, with the long address this once.
+                    Err(StoreError::Busy(_)) => Ok(long),
                     Err(e) => Err(e.into()),
                 }
             }

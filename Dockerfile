@@ -4,8 +4,14 @@
 #     -e CONFCAL_BASE_URL=https://confcal.example -e CONFCAL_ADMIN_TOKEN=... confcal
 # Configuration is by the same CONFCAL_* variables as everywhere (README).
 
+# The two base images, overridable with --build-arg (scripts/test-container
+# builds on local images made with debootstrap, with no registry); the
+# defaults are the official images, which is what operators build on.
+ARG BUILDER_IMAGE=rust:1-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
 # ---- build ------------------------------------------------------------------
-FROM rust:1-bookworm AS builder
+FROM ${BUILDER_IMAGE} AS builder
 WORKDIR /src
 
 # Dependencies first, built against placeholder sources: this layer is
@@ -32,7 +38,7 @@ RUN touch src/lib.rs src/main.rs \
     && cargo build --release --locked
 
 # ---- run --------------------------------------------------------------------
-FROM debian:bookworm-slim
+FROM ${RUNTIME_IMAGE}
 
 # ca-certificates only (no curl: the HEALTHCHECK is `confcal healthcheck`).
 # hadolint ignore=DL3008

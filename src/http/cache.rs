@@ -16,10 +16,11 @@
 //! Bodies are kept as `Bytes` (responses share them without copying), with
 //! gzip and brotli variants compressed once, on first demand, and kept.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use lru::LruCache;
 
 use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding, Header};
 use actix_web::web::Bytes;
@@ -60,6 +61,8 @@ pub struct Rendered {
     pub disposition: String,
     gzip: OnceLock<Bytes>,
     br: OnceLock<Bytes>,
+    /// Set when the cache files it, so a variant added later is counted.
+    ledger: OnceLock<Ledger>,
 }
 
 /// gzip level 6 and brotli quality 5: within a few percent of the best
@@ -77,6 +80,7 @@ impl Rendered {
             disposition,
             gzip: OnceLock::new(),
             br: OnceLock::new(),
+            ledger: OnceLock::new(),
         }
     }
 
@@ -94,14 +98,17 @@ impl Rendered {
     pub fn variant(&self, enc: Variant) -> Bytes {
         match enc {
             Variant::Identity => self.body.clone(),
-            Variant::Gzip => self
-                .gzip
-                .get_or_init(|| compress(&self.body, Variant::Gzip))
-                .clone(),
-            Variant::Brotli => self
-                .br
-                .get_or_init(|| compress(&self.body, Variant::Brotli))
-                .clone(),
+            Variant::Gzip | Variant::Brotli => {
+                let slot = self.slot(enc).expect("a compressed coding");
+                if let Some(b) = slot.get() {
+                    return b.clone();
+                }
+                let made = compress(&self.body, enc);
+                if slot.set(made.clone()).is_ok() {
+                    self.recharge();
+                }
+                slot.get().cloned().unwrap_or(made)
+            }
         }
     }
 
@@ -191,7 +198,9 @@ impl Chunked {
     }
 
     /// Everything produced; meaningful once `next_chunk` returned `None`.
-    fn into_produced(self) -> Bytes {
+    /// Exactly as large as it is long: the cache counts its length.
+    fn into_produced(mut self) -> Bytes {
+        self.produced.shrink_to_fit();
         Bytes::from(self.produced)
     }
 }
@@ -232,7 +241,9 @@ impl Rendered {
                 Some(chunk) => Some((Ok(chunk), Some((c, r, enc)))),
                 None => {
                     if let Some(slot) = r.slot(enc) {
-                        let _ = slot.set(c.into_produced());
+                        if slot.set(c.into_produced()).is_ok() {
+                            r.recharge();
+                        }
                     }
                     None
                 }
@@ -299,50 +310,110 @@ impl Variant {
 struct Entry {
     stamp: String,
     value: Arc<Rendered>,
-    last_used: u64,
+    /// The bytes this entry is counted for in [`Inner::bytes`]: what
+    /// [`Rendered::held`] said when it was last charged.
+    weight: usize,
     /// The [`crate::store::Store::data_version`] at which this entry was
     /// last known current: while the probe still reads that number, no
     /// write has happened and the database need not be asked.
     verified_at: i64,
 }
 
-#[derive(Default)]
+/// The map in recency order (the `lru` crate: a hash map threaded on a
+/// linked list, so a use, an insert and an eviction are O(1); it replaced a
+/// `HashMap` whose eviction scanned every entry for the oldest), and the
+/// bytes its entries hold. The `lru` crate's own bound counts entries; ours
+/// is in bytes, kept here.
 struct Inner {
-    map: HashMap<Key, Entry>,
+    map: LruCache<Key, Entry>,
     bytes: usize,
-    clock: u64,
+    max_bytes: usize,
 }
 
+impl Inner {
+    fn remove(&mut self, key: &Key) {
+        if let Some(old) = self.map.pop(key) {
+            self.bytes -= old.weight;
+        }
+    }
+
+    fn evict(&mut self) {
+        while self.bytes > self.max_bytes {
+            match self.map.pop_lru() {
+                Some((_, e)) => self.bytes -= e.weight,
+                None => break,
+            }
+        }
+    }
+}
+
+/// What a cached [`Rendered`] needs to have a compressed variant counted
+/// when it is added, after the entry was filed.
+struct Ledger {
+    key: Key,
+    inner: Weak<Mutex<Inner>>,
+}
+
+/// Bytes an entry costs besides its bodies: the entry, the `Rendered`, its
+/// strings and the map's own links (an estimate, on the high side).
+const ENTRY_OVERHEAD: usize = 512;
+
 /// A bounded map of rendered feeds; least recently used entries go first
-/// when the total body size passes the limit.
+/// when what they hold (bodies and every compressed variant) passes the
+/// limit.
 pub struct FeedCache {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
     max_bytes: usize,
     pub hits: AtomicU64,
     pub renders: AtomicU64,
 }
 
+fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl FeedCache {
     pub fn new(max_bytes: usize) -> Self {
         FeedCache {
-            inner: Mutex::new(Inner::default()),
+            inner: Arc::new(Mutex::new(Inner {
+                map: LruCache::unbounded(),
+                bytes: 0,
+                max_bytes,
+            })),
             max_bytes,
             hits: AtomicU64::new(0),
             renders: AtomicU64::new(0),
         }
     }
 
+    /// Bytes the cached entries hold now (never more than the limit).
+    pub fn bytes(&self) -> usize {
+        lock(&self.inner).bytes
+    }
+
+    /// The configured limit in bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Entries cached now.
+    pub fn len(&self) -> usize {
+        lock(&self.inner).map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The entry for `key` if it is known current at `data_version`: no
     /// write at all has happened since it was checked.
     pub fn get_verified(&self, key: &Key, data_version: i64) -> Option<Arc<Rendered>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.clock += 1;
-        let now = inner.clock;
-        let entry = inner.map.get_mut(key)?;
+        let mut inner = lock(&self.inner);
+        let entry = inner.map.peek(key)?;
         if entry.verified_at != data_version {
             return None;
         }
-        entry.last_used = now;
+        let entry = inner.map.get(key)?;
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some(entry.value.clone())
     }
@@ -350,20 +421,15 @@ impl FeedCache {
     /// The entry for `key` if it was rendered from exactly `stamp` (read
     /// after `data_version`, so the entry is current at that version).
     pub fn get(&self, key: &Key, stamp: &str, data_version: i64) -> Option<Arc<Rendered>> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.clock += 1;
-        let now = inner.clock;
+        let mut inner = lock(&self.inner);
         let entry = inner.map.get_mut(key)?;
         if entry.stamp != stamp {
             // Stamps only move forward, so this entry can never be current
             // again: free it now rather than keep it through the re-render
             // (for a 100,000-session feed that is 150 MB).
-            if let Some(old) = inner.map.remove(key) {
-                inner.bytes -= old.value.body.len();
-            }
+            inner.remove(key);
             return None;
         }
-        entry.last_used = now;
         entry.verified_at = data_version;
         self.hits.fetch_add(1, Ordering::Relaxed);
         Some(entry.value.clone())
@@ -374,38 +440,67 @@ impl FeedCache {
     /// database was at that version.
     pub fn insert(&self, key: Key, stamp: String, data_version: i64, value: Arc<Rendered>) {
         self.renders.fetch_add(1, Ordering::Relaxed);
-        let size = value.body.len();
-        if size > self.max_bytes {
+        let weight = value.held();
+        let mut inner = lock(&self.inner);
+        inner.remove(&key);
+        if weight > self.max_bytes {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.clock += 1;
-        let now = inner.clock;
-        if let Some(old) = inner.map.insert(
+        // A rendering is filed once; one filed again (never today) keeps
+        // reporting to its first entry, which is then simply not found.
+        let _ = value.ledger.set(Ledger {
+            key: key.clone(),
+            inner: Arc::downgrade(&self.inner),
+        });
+        inner.map.put(
             key,
             Entry {
                 stamp,
                 value,
-                last_used: now,
+                weight,
                 verified_at: data_version,
             },
-        ) {
-            inner.bytes -= old.value.body.len();
+        );
+        inner.bytes += weight;
+        inner.evict();
+    }
+}
+
+impl Rendered {
+    /// Bytes this rendering holds: its body, every compressed variant made
+    /// so far, and a fixed estimate for the rest.
+    pub fn held(&self) -> usize {
+        ENTRY_OVERHEAD
+            + self.body.len()
+            + self.gzip.get().map_or(0, Bytes::len)
+            + self.br.get().map_or(0, Bytes::len)
+            + self.etag.len()
+            + self.disposition.len()
+    }
+
+    /// A variant was just added: the cache entry holding this rendering (if
+    /// any still does) is charged for it, and entries past the limit go.
+    fn recharge(&self) {
+        let Some(ledger) = self.ledger.get() else {
+            return;
+        };
+        let Some(inner) = ledger.inner.upgrade() else {
+            return;
+        };
+        let held = self.held();
+        let mut inner = lock(&inner);
+        let Some(entry) = inner.map.peek_mut(&ledger.key) else {
+            return;
+        };
+        if !std::ptr::eq(Arc::as_ptr(&entry.value), self) {
+            return;
         }
-        inner.bytes += size;
-        while inner.bytes > self.max_bytes {
-            let Some(victim) = inner
-                .map
-                .iter()
-                .min_by_key(|(_, e)| e.last_used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(e) = inner.map.remove(&victim) {
-                inner.bytes -= e.value.body.len();
-            }
+        let before = std::mem::replace(&mut entry.weight, held);
+        inner.bytes = inner.bytes - before + held;
+        if held > inner.max_bytes {
+            inner.remove(&ledger.key);
         }
+        inner.evict();
     }
 }
 
@@ -470,7 +565,8 @@ mod tests {
 
     #[test]
     fn evicts_least_recently_used_past_the_limit() {
-        let c = FeedCache::new(10);
+        let one = rendered("aaaa").held();
+        let c = FeedCache::new(2 * one + one / 2);
         c.insert(key("a"), "v".into(), 1, rendered("aaaa"));
         c.insert(key("b"), "v".into(), 1, rendered("bbbb"));
         assert!(c.get(&key("a"), "v", 1).is_some());
@@ -481,8 +577,47 @@ mod tests {
         );
         assert!(c.get(&key("a"), "v", 1).is_some());
         assert!(c.get(&key("c"), "v", 1).is_some());
-        c.insert(key("huge"), "v".into(), 1, rendered("more than ten bytes"));
+        assert_eq!(c.bytes(), 2 * one);
+        c.insert(key("huge"), "v".into(), 1, rendered(&"x".repeat(3 * one)));
         assert!(c.get(&key("huge"), "v", 1).is_none(), "never cached");
+        assert_eq!(c.bytes(), 2 * one);
+    }
+
+    #[test]
+    fn compressed_variants_are_counted_as_they_are_added() {
+        let text = "BEGIN:VEVENT\r\nSUMMARY:x\r\n".repeat(2_000);
+        let plain = rendered(&text).held();
+        let probe = rendered(&text);
+        let (gz, br) = (
+            probe.variant(Variant::Gzip).len(),
+            probe.variant(Variant::Brotli).len(),
+        );
+        let limit = 2 * plain + gz + br;
+        let c = FeedCache::new(limit);
+        let a = rendered(&text);
+        c.insert(key("a"), "v".into(), 1, a.clone());
+        assert_eq!(c.bytes(), plain);
+        a.variant(Variant::Gzip);
+        assert_eq!(c.bytes(), plain + gz, "gzip counted when made");
+        a.variant(Variant::Brotli);
+        assert_eq!(c.bytes(), plain + gz + br);
+        // Streaming the variant counts it too, once it is whole.
+        let b = rendered(&text);
+        c.insert(key("b"), "v".into(), 1, b.clone());
+        assert_eq!(c.bytes(), limit, "both fit");
+        actix_web::rt::System::new().block_on(async {
+            use futures_util::StreamExt;
+            let mut s = std::pin::pin!(b.clone().stream(Variant::Gzip));
+            while s.next().await.is_some() {}
+        });
+        // b's gzip takes the two past the limit: a, the least recently
+        // used, went.
+        assert!(c.get(&key("a"), "v", 1).is_none());
+        assert!(c.get(&key("b"), "v", 1).is_some());
+        assert_eq!(c.bytes(), plain + gz);
+        // A rendering no longer cached is no longer counted.
+        drop(c);
+        a.variant(Variant::Gzip);
     }
 
     #[test]

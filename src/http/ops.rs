@@ -62,7 +62,25 @@ pub async fn metrics(state: web::Data<AppState>, m: web::Data<Metrics>) -> HttpR
     };
     let hits = state.feeds.hits.load(Ordering::Relaxed);
     let renders = state.feeds.renders.load(Ordering::Relaxed);
-    let body = m.render(hits, renders, stats.as_ref());
+    let mut body = m.render(hits, renders, stats.as_ref());
+    gauge(
+        &mut body,
+        "confcal_feed_cache_bytes",
+        "Bytes the rendered-feed cache holds (bodies and compressed variants).",
+        state.feeds.bytes(),
+    );
+    gauge(
+        &mut body,
+        "confcal_feed_cache_limit_bytes",
+        "The rendered-feed cache's limit (--feed-cache-mb).",
+        state.feeds.max_bytes(),
+    );
+    gauge(
+        &mut body,
+        "confcal_feed_cache_entries",
+        "Feeds in the rendered-feed cache.",
+        state.feeds.len(),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

@@ -15,6 +15,7 @@ mod import_cli;
 mod injection;
 mod limits;
 mod load;
+mod memory;
 mod ops;
 mod pages;
 mod secrets;

@@ -87,6 +87,10 @@ impl From<rusqlite::Error> for StoreError {
                 StoreError::Busy(e.to_string())
             }
             Some(ErrorCode::DiskFull | ErrorCode::ReadOnly) => StoreError::Storage(e.to_string()),
+            // Only a deadline interrupts a query (see `queries::SEARCH_DEADLINE`).
+            Some(ErrorCode::OperationInterrupted) => {
+                StoreError::Busy("the query ran past its deadline".into())
+            }
             _ => StoreError::Sqlite(e),
         }
     }

@@ -99,3 +99,59 @@ fn concurrent_unknown_token_lookups_stay_within_the_limit() {
         "{not_found} unknown-token answers for a limit of {LIMIT} (+{refilled:.1} refilled)"
     );
 }
+
+/// The search amplification of issue 12: 50 `q` values of 200 characters,
+/// every word a prefix term over the index of all conferences, cost
+/// seconds of database time each. Now the terms are bounded (values, words,
+/// word length) and such a query is a 400 naming `q` before it reaches the
+/// database; sixteen clients sending it at once leave `/healthz` answering.
+#[test]
+fn search_terms_are_bounded_and_floods_of_them_leave_health_answering() {
+    let app = std::sync::Arc::new(crate::helpers::spawn_app());
+    let word = |i: usize| format!("a{i}b");
+    let value: String = (0..50).map(word).collect::<Vec<_>>().join("+");
+    let value = &value[..200];
+    let flood = format!(
+        "/api/conferences/pycon-us-2012/sessions?{}",
+        (0..50)
+            .map(|i| format!("q={i}{value}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    app.get(&flood).assert_error(400, "q");
+    let long = format!(
+        "/api/conferences/pycon-us-2012/sessions?q={}",
+        "x".repeat(41)
+    );
+    app.get(&long).assert_error(400, "q");
+    let many_words = format!(
+        "/api/conferences/pycon-us-2012/sessions?q={}",
+        vec!["abc"; 17].join("+")
+    );
+    app.get(&many_words).assert_error(400, "q");
+    // The feed and the page refuse it too.
+    assert_eq!(
+        app.get(&flood.replace(
+            "/api/conferences/pycon-us-2012/sessions",
+            "/conferences/pycon-us-2012/sessions.ics"
+        ))
+        .status,
+        400
+    );
+
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, flood) = (app.clone(), flood.clone());
+            std::thread::spawn(move || (0..4).map(|_| app.get(&flood).status).collect::<Vec<_>>())
+        })
+        .collect();
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz").status, 200);
+    }
+    for c in clients {
+        assert!(c.join().unwrap().iter().all(|&s| s == 400));
+    }
+    // Honest searches still work: a short word matches whole words only.
+    let ids = app.ids("/api/conferences/pycon-us-2012/sessions?q=jinja");
+    assert_eq!(ids, ["dismantling-jinja"]);
+}

@@ -406,7 +406,10 @@ mod tests {
                 .map_err(StoreError::from)
                 .unwrap_err()
         };
-        assert!(matches!(e, StoreError::Busy(_)), "{e}");
+        assert!(
+            matches!(&e, StoreError::Busy(c) if c == super::super::DEADLINE_PASSED),
+            "{e}"
+        );
         let n: i64 = conn
             .query_row(
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) \

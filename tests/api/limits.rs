@@ -175,7 +175,8 @@ fn status_after_partial_body(app: &crate::helpers::TestApp, head: &str, body: &[
 /// answered 408 once the body deadline passes, instead of holding the
 /// connection for ever; the server goes on accepting and answering while
 /// several such uploads are held. A declared body over the limit is a 413
-/// before any of it is read.
+/// before any of it is read, and so is a form that cannot pass its CSRF
+/// check (no security cookie, another site's `Origin`): 403.
 #[test]
 fn slow_bodies_get_a_408_and_the_server_keeps_accepting() {
     let app = std::sync::Arc::new(spawn_app_with(Options {
@@ -183,9 +184,25 @@ fn slow_bodies_get_a_408_and_the_server_keeps_accepting() {
         body_limit: 64 * 1024,
         ..Options::default()
     }));
+    // A well-formed security cookie: the head passes the CSRF checks that
+    // need no body, so the body is read (and must arrive in time).
     let head = "POST /agendas/star HTTP/1.1\r\nHost: localhost\r\n\
+                Cookie: confcal_csrf=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG\r\n\
                 Content-Type: application/x-www-form-urlencoded\r\n\
                 Content-Length: 100\r\n\r\n";
+    // Without the cookie (or from another Origin) the form cannot pass:
+    // 403 at once, with none of the body sent.
+    let no_cookie = "POST /agendas/star HTTP/1.1\r\nHost: localhost\r\n\
+                     Content-Type: application/x-www-form-urlencoded\r\n\
+                     Content-Length: 100\r\n\r\n";
+    let line = status_after_partial_body(&app, no_cookie, b"");
+    assert!(line.starts_with("HTTP/1.1 403"), "{line:?}");
+    let foreign = no_cookie.replace(
+        "Host: localhost\r\n",
+        "Host: localhost\r\nOrigin: https://evil.example\r\n",
+    );
+    let line = status_after_partial_body(&app, &foreign, b"");
+    assert!(line.starts_with("HTTP/1.1 403"), "{line:?}");
     let slow: Vec<_> = (0..8)
         .map(|_| {
             let app = app.clone();

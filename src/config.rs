@@ -129,6 +129,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_WRITE_TIMEOUT_MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub write_timeout_ms: u64,
+
+    /// Longest the reading of a request body may take once its head has
+    /// arrived, in milliseconds; past it the answer is 408 and the
+    /// connection is closed (a client trickling a body holds a connection).
+    #[arg(long, env = "CONFCAL_BODY_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub body_timeout_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -240,6 +247,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// See [`ServeArgs::write_timeout_ms`].
     pub write_timeout_ms: u64,
+    /// See [`ServeArgs::body_timeout_ms`].
+    pub body_timeout_ms: u64,
 }
 
 impl Settings {
@@ -256,6 +265,7 @@ impl Settings {
             unknown_token_per_minute: a.unknown_token_per_minute,
             workers: a.workers,
             write_timeout_ms: a.write_timeout_ms,
+            body_timeout_ms: a.body_timeout_ms,
         }
     }
 
@@ -266,7 +276,7 @@ impl Settings {
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
              feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
-             write_timeout_ms={}",
+             write_timeout_ms={} body_timeout_ms={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -283,6 +293,7 @@ impl Settings {
             self.unknown_token_per_minute,
             or_default(self.workers.map(|w| w.to_string()), "<CPUs>"),
             self.write_timeout_ms,
+            self.body_timeout_ms,
         )
     }
 }

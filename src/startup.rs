@@ -141,6 +141,7 @@ impl Application {
             uid_host,
             admin_token: settings.admin_token.clone(),
             body_limit: settings.body_limit,
+            body_timeout: Duration::from_millis(settings.body_timeout_ms.max(1)),
             feeds: FeedCache::new(settings.feed_cache_mb * 1024 * 1024),
             limits: Limits {
                 agenda_create: RateLimiter::new(settings.agenda_create_per_minute),
@@ -154,6 +155,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .wrap(from_fn(http::body::deadline))
                 .wrap(from_fn(limit_token_lookups))
                 .wrap(from_fn(protocol::head_as_get))
                 .wrap(from_fn(protocol::mark_final))

@@ -14,6 +14,18 @@ use super::ValidationError;
 pub const MAX_VALUES: usize = 50;
 const MAX_VALUE_LEN: usize = 200;
 
+/// Full-text search is bounded on its own, far below the other keys: every
+/// term is a lookup (a prefix term a scan of every indexed word it begins)
+/// in the index of all conferences, so the count of `q` values, of words
+/// over all of them and the length of a word are capped, and only words of
+/// at least [`PREFIX_MIN`] characters match as prefixes.
+pub const MAX_Q_VALUES: usize = 8;
+pub const MAX_Q_WORDS: usize = 16;
+pub const MAX_WORD_LEN: usize = 40;
+/// Shorter words match whole words only: `q=a` would otherwise be a prefix
+/// term matching nearly every word of the index.
+pub const PREFIX_MIN: usize = 3;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum StatusFilter {
     /// The default for listings: what is on.
@@ -136,7 +148,38 @@ impl SessionFilter {
             }
         }
         f.normalise();
+        f.check_q()?;
         Ok(f)
+    }
+
+    /// The search bounds (see [`MAX_Q_VALUES`]), checked once the values
+    /// are deduplicated.
+    fn check_q(&self) -> Result<(), ValidationError> {
+        if self.q.len() > MAX_Q_VALUES {
+            return Err(ValidationError::new(
+                "q",
+                format!("at most {MAX_Q_VALUES} search values"),
+            ));
+        }
+        let mut words = 0;
+        for v in &self.q {
+            for w in tokens(v) {
+                words += 1;
+                if w.chars().count() > MAX_WORD_LEN {
+                    return Err(ValidationError::new(
+                        "q",
+                        format!("words longer than {MAX_WORD_LEN} characters are not searched"),
+                    ));
+                }
+            }
+        }
+        if words > MAX_Q_WORDS {
+            return Err(ValidationError::new(
+                "q",
+                format!("at most {MAX_Q_WORDS} search words in all"),
+            ));
+        }
+        Ok(())
     }
 
     /// Sorts and dedups every list, so equal filters compare (and hash) equal.
@@ -190,7 +233,8 @@ impl SessionFilter {
     }
 
     /// An FTS5 query for the `q` values: each value's words must all match
-    /// (as prefixes), any value may. Every word is quoted, so FTS5 syntax
+    /// (as prefixes when at least [`PREFIX_MIN`] characters long, else as
+    /// whole words), any value may. Every word is quoted, so FTS5 syntax
     /// in user text (`AND`, `*`, `"`, `:`) is inert.
     pub fn fts_query(&self) -> Option<String> {
         if self.q.is_empty() {
@@ -202,7 +246,14 @@ impl SessionFilter {
             .map(|v| {
                 let words: Vec<String> = tokens(v)
                     .iter()
-                    .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+                    .map(|w| {
+                        let star = if w.chars().count() >= PREFIX_MIN {
+                            "*"
+                        } else {
+                            ""
+                        };
+                        format!("\"{}\"{star}", w.replace('"', "\"\""))
+                    })
                     .collect();
                 format!("({})", words.join(" AND "))
             })
@@ -358,11 +409,45 @@ mod tests {
         let f = SessionFilter::from_query("q=a%22b+OR*&q=NEAR(x)").unwrap();
         assert_eq!(
             f.fts_query().unwrap(),
-            "(\"NEAR\"* AND \"x\"*) OR (\"a\"* AND \"b\"* AND \"OR\"*)"
+            "(\"NEAR\"* AND \"x\") OR (\"a\" AND \"b\" AND \"OR\")"
         );
         assert_eq!(
             SessionFilter::from_query("q=%2B%2B").unwrap().fts_query(),
             None
+        );
+    }
+
+    #[test]
+    fn search_terms_are_bounded() {
+        let values: Vec<String> = (0..=MAX_Q_VALUES).map(|i| format!("q=w{i}")).collect();
+        assert_eq!(
+            SessionFilter::from_query(&values.join("&"))
+                .unwrap_err()
+                .field,
+            "q"
+        );
+        let words = vec!["abc"; MAX_Q_WORDS + 1].join("+");
+        assert_eq!(
+            SessionFilter::from_query(&format!("q={words}"))
+                .unwrap_err()
+                .field,
+            "q"
+        );
+        let long = "x".repeat(MAX_WORD_LEN + 1);
+        assert_eq!(
+            SessionFilter::from_query(&format!("q={long}"))
+                .unwrap_err()
+                .field,
+            "q"
+        );
+        let ok = vec!["abc"; MAX_Q_WORDS].join("+");
+        assert!(SessionFilter::from_query(&format!("q={ok}")).is_ok());
+        assert_eq!(
+            SessionFilter::from_query("q=ab+abc")
+                .unwrap()
+                .fts_query()
+                .unwrap(),
+            "(\"ab\" AND \"abc\"*)"
         );
     }
 }

@@ -145,7 +145,11 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "database busy: answered 503");
                 ApiError::Unavailable {
                     retry_after: Some(BUSY_RETRY_AFTER_SECS),
-                    message: "the database is busy with another write: try again shortly".into(),
+                    message: if cause == crate::store::DEADLINE_PASSED {
+                        "the search took too long: narrow it, or try again shortly".into()
+                    } else {
+                        "the database is busy with another write: try again shortly".into()
+                    },
                 }
             }
             StoreError::Storage(cause) => {

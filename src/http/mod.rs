@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod agendas;
 pub mod api;
+pub mod body;
 pub mod cache;
 pub mod error;
 pub mod feeds;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub uid_host: String,
     pub admin_token: Option<Secret>,
     pub body_limit: usize,
+    /// Longest the reading of a request body may take (see [`body`]).
+    pub body_timeout: std::time::Duration,
     /// Rendered feeds by data version.
     pub feeds: cache::FeedCache,
     pub limits: ratelimit::Limits,
@@ -154,6 +157,13 @@ pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes,
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
+            actix_web::error::PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                ApiError::Http {
+                    status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                    field: Some("body"),
+                    message: body::TIMED_OUT.into(),
+                }
+            }
             other => ApiError::bad_request("body", format!("cannot read the body: {other}")),
         })?;
         if body.len() + chunk.len() > limit {

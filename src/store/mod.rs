@@ -38,6 +38,10 @@ pub use files::marker_path;
 pub use queries::Facets;
 pub use sync::{Outcome, SyncReport};
 
+/// The cause of [`StoreError::Busy`] when a query was stopped at its
+/// deadline (see `queries::SEARCH_DEADLINE`), not kept waiting by a writer.
+pub const DEADLINE_PASSED: &str = "the query ran past its deadline";
+
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +91,8 @@ impl From<rusqlite::Error> for StoreError {
                 StoreError::Busy(e.to_string())
             }
             Some(ErrorCode::DiskFull | ErrorCode::ReadOnly) => StoreError::Storage(e.to_string()),
+            // Only a deadline interrupts a query (see `queries::SEARCH_DEADLINE`).
+            Some(ErrorCode::OperationInterrupted) => StoreError::Busy(DEADLINE_PASSED.into()),
             _ => StoreError::Sqlite(e),
         }
     }

@@ -282,7 +282,11 @@ fn for_each_filtered(
         ));
         args.extend(f.not_kinds.iter().cloned().map(Value::Text));
     }
-    if let Some(q) = f.fts_query() {
+    let search = f.fts_query();
+    let _deadline = search
+        .as_ref()
+        .map(|_| Deadline::set(conn, SEARCH_DEADLINE));
+    if let Some(q) = search {
         sql.push_str(" AND s.id IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
         args.push(Value::Text(q));
     }
@@ -293,6 +297,35 @@ fn for_each_filtered(
         each(row??);
     }
     Ok(())
+}
+
+/// The longest a search may hold a reading connection: past it SQLite
+/// interrupts the query, and the request is answered 503 with
+/// `Retry-After` (see [`StoreError::Busy`]). The terms are bounded (see
+/// [`crate::domain::filter::MAX_Q_WORDS`]), so an honest search of any
+/// conference stays far below it; this is the backstop for what the bounds
+/// do not foresee.
+pub const SEARCH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A progress handler that interrupts the connection's statements once
+/// `limit` has passed, removed again on drop (pooled connections are
+/// shared by later requests).
+struct Deadline<'c>(&'c Connection);
+
+impl<'c> Deadline<'c> {
+    fn set(conn: &'c Connection, limit: std::time::Duration) -> Deadline<'c> {
+        let end = std::time::Instant::now() + limit;
+        // About every thousand virtual-machine steps: microseconds apart.
+        // Setting a handler cannot fail but on a closed connection.
+        let _ = conn.progress_handler(1000, Some(move || std::time::Instant::now() > end));
+        Deadline(conn)
+    }
+}
+
+impl Drop for Deadline<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.progress_handler(0, None::<fn() -> bool>);
+    }
 }
 
 fn placeholders(n: usize) -> String {
@@ -353,4 +386,38 @@ pub(super) fn session_row_at(
             last_modified: from_ts(modified)?,
         })
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever a query is, past its deadline SQLite interrupts it, the
+    /// error is `Busy` (503 with `Retry-After`), and the connection is
+    /// left without the handler for whoever uses it next.
+    #[test]
+    fn a_query_past_its_deadline_is_interrupted_as_busy() {
+        let conn = Connection::open_in_memory().unwrap();
+        let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                       SELECT count(*) FROM c";
+        let e = {
+            let _d = Deadline::set(&conn, std::time::Duration::from_millis(50));
+            conn.query_row(endless, [], |r| r.get::<_, i64>(0))
+                .map_err(StoreError::from)
+                .unwrap_err()
+        };
+        assert!(
+            matches!(&e, StoreError::Busy(c) if c == super::super::DEADLINE_PASSED),
+            "{e}"
+        );
+        let n: i64 = conn
+            .query_row(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) \
+                 SELECT count(*) FROM c",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 300_000);
+    }
 }

@@ -35,6 +35,8 @@ pub struct Options {
     /// How long a write waits for the database's write lock before it
     /// answers 503 (`--write-timeout-ms`).
     pub write_timeout_ms: u64,
+    /// `--body-timeout-ms`.
+    pub body_timeout_ms: u64,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             body_limit: 16 * 1024 * 1024,
             rate_limits: (0, 0),
             write_timeout_ms: 5_000,
+            body_timeout_ms: 10_000,
         }
     }
 }
@@ -78,6 +81,7 @@ pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
         unknown_token_per_minute: opts.rate_limits.1,
         workers: Some(2),
         write_timeout_ms: opts.write_timeout_ms,
+        body_timeout_ms: opts.body_timeout_ms,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

@@ -479,9 +479,16 @@ fn q_matches(s: &Value, q: &str) -> bool {
         text.push_str(sp.as_str().unwrap());
     }
     let doc = words(&text);
-    words(q)
-        .iter()
-        .all(|w| doc.iter().any(|d| d.starts_with(w.as_str())))
+    // Words shorter than three characters match whole words only.
+    words(q).iter().all(|w| {
+        doc.iter().any(|d| {
+            if w.chars().count() >= 3 {
+                d.starts_with(w.as_str())
+            } else {
+                d == w
+            }
+        })
+    })
 }
 
 #[test]

@@ -99,3 +99,131 @@ fn concurrent_unknown_token_lookups_stay_within_the_limit() {
         "{not_found} unknown-token answers for a limit of {LIMIT} (+{refilled:.1} refilled)"
     );
 }
+
+/// The search amplification of issue 12: 50 `q` values of 200 characters,
+/// every word a prefix term over the index of all conferences, cost
+/// seconds of database time each. Now the terms are bounded (values, words,
+/// word length) and such a query is a 400 naming `q` before it reaches the
+/// database; sixteen clients sending it at once leave `/healthz` answering.
+#[test]
+fn search_terms_are_bounded_and_floods_of_them_leave_health_answering() {
+    let app = std::sync::Arc::new(crate::helpers::spawn_app());
+    let word = |i: usize| format!("a{i}b");
+    let value: String = (0..50).map(word).collect::<Vec<_>>().join("+");
+    let value = &value[..197];
+    let flood = format!(
+        "/api/conferences/pycon-us-2012/sessions?{}",
+        (0..50)
+            .map(|i| format!("q={i}{value}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    app.get(&flood).assert_error(400, "q");
+    let long = format!(
+        "/api/conferences/pycon-us-2012/sessions?q={}",
+        "x".repeat(41)
+    );
+    app.get(&long).assert_error(400, "q");
+    let many_words = format!(
+        "/api/conferences/pycon-us-2012/sessions?q={}",
+        vec!["abc"; 17].join("+")
+    );
+    app.get(&many_words).assert_error(400, "q");
+    // The feed and the page refuse it too.
+    assert_eq!(
+        app.get(&flood.replace(
+            "/api/conferences/pycon-us-2012/sessions",
+            "/conferences/pycon-us-2012/sessions.ics"
+        ))
+        .status,
+        400
+    );
+
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, flood) = (app.clone(), flood.clone());
+            std::thread::spawn(move || (0..4).map(|_| app.get(&flood).status).collect::<Vec<_>>())
+        })
+        .collect();
+    for _ in 0..5 {
+        assert_eq!(app.get("/healthz").status, 200);
+    }
+    for c in clients {
+        assert!(c.join().unwrap().iter().all(|&s| s == 400));
+    }
+    // Honest searches still work: a short word matches whole words only.
+    let ids = app.ids("/api/conferences/pycon-us-2012/sessions?q=jinja");
+    assert_eq!(ids, ["dismantling-jinja"]);
+}
+
+/// Sends a request head (and `body`) on a raw connection, then waits at
+/// most 15 s for the status line: a test that cannot hang.
+fn status_after_partial_body(app: &crate::helpers::TestApp, head: &str, body: &[u8]) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut line = String::new();
+    let _ = BufReader::new(s).read_line(&mut line);
+    line
+}
+
+/// A body that trickles (here: 6 of 100 declared bytes, then nothing) is
+/// answered 408 once the body deadline passes, instead of holding the
+/// connection for ever; the server goes on accepting and answering while
+/// several such uploads are held. A declared body over the limit is a 413
+/// before any of it is read, and so is a form that cannot pass its CSRF
+/// check (no security cookie, another site's `Origin`): 403.
+#[test]
+fn slow_bodies_get_a_408_and_the_server_keeps_accepting() {
+    let app = std::sync::Arc::new(spawn_app_with(Options {
+        body_timeout_ms: 1_000,
+        body_limit: 64 * 1024,
+        ..Options::default()
+    }));
+    // A well-formed security cookie: the head passes the CSRF checks that
+    // need no body, so the body is read (and must arrive in time).
+    let head = "POST /agendas/star HTTP/1.1\r\nHost: localhost\r\n\
+                Cookie: confcal_csrf=0123456789abcdefghijklmnopqrstuvwxyzABCDEFG\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 100\r\n\r\n";
+    // Without the cookie (or from another Origin) the form cannot pass:
+    // 403 at once, with none of the body sent.
+    let no_cookie = "POST /agendas/star HTTP/1.1\r\nHost: localhost\r\n\
+                     Content-Type: application/x-www-form-urlencoded\r\n\
+                     Content-Length: 100\r\n\r\n";
+    let line = status_after_partial_body(&app, no_cookie, b"");
+    assert!(line.starts_with("HTTP/1.1 403"), "{line:?}");
+    let foreign = no_cookie.replace(
+        "Host: localhost\r\n",
+        "Host: localhost\r\nOrigin: https://evil.example\r\n",
+    );
+    let line = status_after_partial_body(&app, &foreign, b"");
+    assert!(line.starts_with("HTTP/1.1 403"), "{line:?}");
+    let slow: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            std::thread::spawn(move || status_after_partial_body(&app, head, b"csrf=x"))
+        })
+        .collect();
+    for _ in 0..3 {
+        assert_eq!(app.get("/healthz").status, 200);
+    }
+    for s in slow {
+        let line = s.join().unwrap();
+        assert!(line.starts_with("HTTP/1.1 408"), "{line:?}");
+    }
+    let api = "POST /api/agendas HTTP/1.1\r\nHost: localhost\r\n\
+               Content-Type: application/json\r\nContent-Length: 50\r\n\r\n";
+    let line = status_after_partial_body(&app, api, b"{\"st");
+    assert!(line.starts_with("HTTP/1.1 408"), "{line:?}");
+    let huge = "POST /agendas/star HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 1000000000\r\n\r\n";
+    let line = status_after_partial_body(&app, huge, b"");
+    assert!(line.starts_with("HTTP/1.1 413"), "{line:?}");
+    assert_eq!(app.get("/healthz").status, 200);
+}

@@ -803,6 +803,25 @@ async fn read_form(payload: web::Payload) -> Result<HashMap<String, String>, Pag
 }
 
 /// The CSRF check every state-changing form passes first: 403 otherwise.
+/// A form whose CSRF inputs pass: what the head shows (the `Origin`, the
+/// security cookie) is checked before the body is read, the token in the
+/// form after.
+async fn read_checked_form(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    privacy: Privacy,
+) -> Result<HashMap<String, String>, PageError> {
+    security::precheck_csrf(req, state).map_err(|m| {
+        let mut e = PageError::forbidden(format!("This form cannot be accepted: {m}."));
+        e.privacy = privacy;
+        e
+    })?;
+    let form = read_form(payload).await?;
+    check_csrf(req, state, &form, privacy)?;
+    Ok(form)
+}
+
 fn check_csrf(
     req: &HttpRequest,
     state: &AppState,
@@ -855,8 +874,7 @@ async fn star_from_page(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_form(payload).await?;
-    check_csrf(&req, &state, &form, Privacy::Public)?;
+    let form = read_checked_form(&req, &state, payload, Privacy::Public).await?;
     let (conf, id, starred) = star_target(&form)?;
     let location = back_to(&form, &conf, &id);
 
@@ -903,8 +921,7 @@ async fn star_on_agenda(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let t = agenda_token(&path)?;
-    let form = read_form(payload).await?;
-    check_csrf(&req, &state, &form, Privacy::Agenda)?;
+    let form = read_checked_form(&req, &state, payload, Privacy::Agenda).await?;
     let (conf, id, starred) = star_target(&form)?;
     let (h, c, i) = (t.hash(), conf.clone(), id.clone());
     state
@@ -928,8 +945,7 @@ async fn rotate(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let old = agenda_token(&path)?;
-    let form = read_form(payload).await?;
-    check_csrf(&req, &state, &form, Privacy::Agenda)?;
+    let form = read_checked_form(&req, &state, payload, Privacy::Agenda).await?;
     let new = match form.get("new_token").filter(|t| !t.is_empty()) {
         Some(raw) => proposed_token(raw, &old).map_err(|e| {
             PageError::new(
@@ -960,8 +976,7 @@ async fn delete(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let t = agenda_token(&path)?;
-    let form = read_form(payload).await?;
-    check_csrf(&req, &state, &form, Privacy::Agenda)?;
+    read_checked_form(&req, &state, payload, Privacy::Agenda).await?;
     let hash = t.hash();
     state
         .db(move |s| s.delete_agenda(&hash))

@@ -132,23 +132,36 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Why a state-changing request was refused.
 pub fn check_csrf(req: &HttpRequest, state: &AppState, field: Option<&str>) -> Result<(), String> {
+    precheck_csrf(req, state)?;
+    let cookie = read_cookie(req, &cookie_name(state, "csrf"));
+    match (cookie, field) {
+        (Some(c), Some(f)) if well_formed(&c) && constant_time_eq(c.as_bytes(), f.as_bytes()) => {
+            Ok(())
+        }
+        _ => Err("the form has expired or did not come from this site; \
+             please reload the page and try again"
+            .into()),
+    }
+}
+
+/// What [`check_csrf`] can tell from the head alone, before the body is
+/// read: a foreign `Origin`, or no well-formed security cookie, fails
+/// whatever the form holds, so its body need not (and is not) read.
+pub fn precheck_csrf(req: &HttpRequest, state: &AppState) -> Result<(), String> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let expected = origin_of(&state.base_url);
         if origin.to_str().ok() != Some(expected.as_str()) {
             return Err("the form was sent from another site".into());
         }
     }
-    let cookie = read_cookie(req, &cookie_name(state, "csrf"));
-    match (cookie, field) {
-        (Some(c), Some(f)) if well_formed(&c) && constant_time_eq(c.as_bytes(), f.as_bytes()) => {
-            Ok(())
-        }
-        (None, _) => Err("your browser did not send the form's security cookie; \
+    match read_cookie(req, &cookie_name(state, "csrf")) {
+        None => Err("your browser did not send the form's security cookie; \
              please allow cookies for this site, reload the page and try again"
             .into()),
-        _ => Err("the form has expired or did not come from this site; \
+        Some(c) if !well_formed(&c) => Err("the form has expired or did not come from this site; \
              please reload the page and try again"
             .into()),
+        Some(_) => Ok(()),
     }
 }
 

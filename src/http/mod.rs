@@ -8,8 +8,9 @@
 //! - [`cache`]: rendered feeds by data version, precompressed
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
-//! - [`protocol`], [`ratelimit`], [`logging`]: middleware (HEAD, HTTP/1.0
-//!   framing, representations kept whole; rate limits; the request log)
+//! - [`protocol`], [`body`], [`ratelimit`], [`logging`]: middleware (HEAD,
+//!   HTTP/1.0 framing, representations kept whole; the request body's
+//!   deadline; rate limits; the request log)
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;

@@ -398,7 +398,7 @@ fn drop_empty(query: &str) -> String {
     out.finish()
 }
 
-fn with_query(path: &str, query: &str) -> String {
+pub(super) fn with_query(path: &str, query: &str) -> String {
     if query.is_empty() {
         path.to_owned()
     } else {

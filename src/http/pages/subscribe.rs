@@ -15,9 +15,8 @@
 //!   (`/feeds/{code}.ics`, see [`crate::store::feed_code`]).
 //! - Reminders (`alarm=`) are opt-in: a form of plain GET links, no script.
 
-use chrono::Duration;
-
-use super::{store, PageError};
+use super::view::encode;
+use super::{store, with_query, PageError};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::feed_options::join_query;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
@@ -76,17 +75,12 @@ fn size(bytes: usize) -> String {
     }
 }
 
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// "15 minutes before", "1 hour before", "1 day before".
 fn alarm_label(minutes: u16) -> String {
-    let d = Duration::minutes(i64::from(minutes));
     match minutes {
         1440 => "1 day before".to_owned(),
         60 => "1 hour before".to_owned(),
-        _ => format!("{} minutes before", d.num_minutes()),
+        _ => format!("{minutes} minutes before"),
     }
 }
 
@@ -133,14 +127,6 @@ impl FeedTarget {
             FeedTarget::Agenda(t) => agenda_rendered(state, t.clone(), options).await?,
         };
         Ok(rendered.body.len())
-    }
-}
-
-fn with_query(path: &str, query: &str) -> String {
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
     }
 }
 

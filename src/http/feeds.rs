@@ -1,6 +1,7 @@
-//! The `.ics` endpoints: a conference's feed (with the API's filters), a
-//! single talk, and (through [`serve_feed`]) agenda feeds; all cached by
-//! data version and revalidated with ETag / Last-Modified.
+//! The `.ics` endpoints: a conference's feed (with the API's filters, also
+//! under its short `/feeds/{code}.ics` address) and a single talk; agenda
+//! feeds and the pages reach the same cache through [`rendered_feed`]. All
+//! are cached by data version and revalidated with ETag / Last-Modified.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -545,10 +545,6 @@ impl ZonePlan {
         }
     }
 
-    pub fn tz(&self) -> Tz {
-        self.tz
-    }
-
     fn fits(&mut self, year: i32) -> bool {
         if let Some(&(_, ok)) = self.checked.iter().find(|(y, _)| *y == year) {
             return ok;

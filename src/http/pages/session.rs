@@ -1,0 +1,46 @@
+//! `GET /conferences/{conf}/sessions/{id}`: one session, with its star
+//! button and calendar links.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::security::Privacy;
+use super::view::SessionCard;
+use super::{csrf, html, render, starred, Layout, PageError};
+use crate::http::{conf_slug, session_id, AppState};
+
+#[derive(Template)]
+#[template(path = "session.html")]
+struct SessionPage {
+    layout: Layout,
+    conference_path: String,
+    s: SessionCard,
+    csrf: String,
+    back: String,
+    star_action: &'static str,
+}
+
+/// `GET /conferences/{conf}/sessions/{id}`
+pub(super) async fn session(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let (conf, id) = path.into_inner();
+    let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
+    let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
+    let stars = starred(&req, &state).await?;
+    let csrf = csrf(&req, &state)?;
+    let c = &conf.conference;
+    let key = (c.slug.to_string(), session.data.id.to_string());
+    let card = SessionCard::new(&session, &conf, &state.base_url, stars.contains(&key));
+    let page = SessionPage {
+        layout: Layout::new(format!("{} · {}", card.title, c.name)),
+        conference_path: format!("/conferences/{}", c.slug),
+        back: card.page.clone(),
+        s: card,
+        csrf: csrf.token.clone(),
+        star_action: "/agendas/star",
+    };
+    Ok(html(render(&page)?, &csrf, &state, Privacy::Public))
+}

@@ -2,11 +2,11 @@
 //! generation. `cargo bench`; the end-to-end numbers come from bench/run.sh.
 
 use chrono::{TimeZone, Utc};
+use confcal::domain::{SessionRecord, Status};
 use confcal::generate::{generate, GenerateArgs};
 use confcal::ical::feed::{render, CalendarMeta, Event, Site};
 use confcal::ical::vtimezone::write_vtimezone;
 use confcal::ical::writer::IcalWriter;
-use confcal::store::{SessionRecord, Status};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn sessions(n: usize) -> (confcal::domain::Conference, Vec<SessionRecord>) {

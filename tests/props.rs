@@ -22,7 +22,7 @@ use reader::Vtimezone;
 #[path = "support/vtimezone_reader.rs"]
 #[allow(dead_code)]
 mod reader;
-use confcal::store::{SessionRecord, Status};
+use confcal::domain::{SessionRecord, Status};
 
 const BASE: &str = "https://confcal.example";
 

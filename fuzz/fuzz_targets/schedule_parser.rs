@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use confcal::domain::schedule::{parse_document, read_document, ScheduleDocument};
 use confcal::domain::FeedOptions;
 use confcal::ical::feed::{render_with, CalendarMeta, Event, Site};
-use confcal::store::{SessionRecord, Status};
+use confcal::domain::{SessionRecord, Status};
 
 fuzz_target!(|data: &[u8]| {
     let parsed = parse_document(data);

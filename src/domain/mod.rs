@@ -6,11 +6,13 @@ pub mod feed_options;
 pub mod filter;
 pub mod ids;
 pub mod localtime;
+pub mod records;
 pub mod schedule;
 
 pub use feed_options::FeedOptions;
 pub use filter::SessionFilter;
 pub use ids::{ConferenceSlug, SessionId};
+pub use records::{AgendaRecord, AgendaView, ConferenceRecord, SessionRecord, Status};
 pub use schedule::{Conference, Geo, Link, Schedule, ScheduleDocument, SessionData};
 
 /// A rule broken by input, with the path of the offending field

@@ -17,9 +17,8 @@ use super::feeds::{rendered_feed, respond, SiteOwned, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::schedule::parse_json;
-use crate::domain::FeedOptions;
+use crate::domain::{AgendaView, FeedOptions, SessionRecord, Status};
 use crate::ical::feed::{self, CalendarMeta, Event};
-use crate::store::{AgendaView, SessionRecord, Status};
 
 pub const DEFAULT_NAME: &str = "My agenda";
 const MAX_NAME: usize = 100;

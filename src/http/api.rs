@@ -11,8 +11,7 @@ use serde::Serialize;
 use super::cache::{compress, strong_etag, Variant};
 use super::protocol::if_none_match;
 use super::{conf_slug, session_id, ApiError, AppState};
-use crate::domain::{Link, SessionFilter};
-use crate::store::{ConferenceRecord, SessionRecord, Status};
+use crate::domain::{ConferenceRecord, Link, SessionFilter, SessionRecord, Status};
 
 #[derive(Serialize)]
 pub struct ConferenceJson<'a> {

@@ -16,9 +16,9 @@ use super::cache::{Key, Rendered, Variant};
 use super::protocol::{if_none_match, is_head};
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::feed_options::join_query;
-use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter, SessionId};
+use crate::domain::{ConferenceRecord, ConferenceSlug, FeedOptions, SessionFilter, SessionId};
 use crate::ical::feed::{self, CalendarMeta, Event, FeedBuilder, Site};
-use crate::store::{is_feed_code, ConferenceRecord, Store, StoreError};
+use crate::store::{is_feed_code, Store, StoreError};
 
 /// Shared caches may keep a public feed for five minutes, then must
 /// revalidate (cheap: a 304 when nothing changed).

@@ -7,15 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::web::Bytes;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::colors::nearest_css3_name;
 use super::vtimezone::ZonePlan;
 use super::writer::{fmt_local, fmt_utc, IcalWriter};
-use crate::domain::{Conference, FeedOptions};
-use crate::store::{SessionRecord, Status};
+use crate::domain::{Conference, FeedOptions, SessionRecord, Status};
 
 pub const PRODID: &str = "-//confcal//confcal 0.1//EN";
 

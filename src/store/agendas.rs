@@ -6,43 +6,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::queries::{conference_by_slug, session_row_at, SESSION_COLUMNS};
-use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, Store, StoreError};
+use super::{from_ts, to_ts, AgendaRecord, AgendaView, Store, StoreError};
 use crate::domain::agenda::TokenHash;
 use crate::domain::{ConferenceSlug, SessionId};
 
 /// Most stars one agenda may hold: far beyond any person's week, small
 /// enough that an agenda feed stays cheap.
 pub const MAX_STARS: i64 = 2_000;
-
-#[derive(Debug, Clone)]
-pub struct AgendaRecord {
-    pub name: Option<String>,
-    pub created: DateTime<Utc>,
-    /// Moves on every star, unstar and rotation.
-    pub last_modified: DateTime<Utc>,
-}
-
-/// An agenda with its starred sessions (in start order) and their
-/// conferences.
-#[derive(Debug, Clone)]
-pub struct AgendaView {
-    pub agenda: AgendaRecord,
-    pub conferences: HashMap<String, ConferenceRecord>,
-    pub sessions: Vec<(String, SessionRecord)>,
-}
-
-impl AgendaView {
-    /// The feed's Last-Modified: the latest of the agenda's own changes
-    /// and its sessions' changes.
-    pub fn last_modified(&self) -> DateTime<Utc> {
-        self.sessions
-            .iter()
-            .map(|(_, s)| s.last_modified)
-            .chain([self.agenda.last_modified])
-            .max()
-            .unwrap_or(self.agenda.last_modified)
-    }
-}
 
 impl Store {
     pub fn create_agenda(

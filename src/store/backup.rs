@@ -63,8 +63,8 @@ impl Store {
                 let status: String = row.get(0)?;
                 let n: i64 = row.get(1)?;
                 match status.as_str() {
-                    s if s == Status::Confirmed.as_sql() => stats.sessions_confirmed = n,
-                    s if s == Status::Cancelled.as_sql() => stats.sessions_cancelled = n,
+                    s if s == Status::Confirmed.as_str() => stats.sessions_confirmed = n,
+                    s if s == Status::Cancelled.as_str() => stats.sessions_cancelled = n,
                     _ => {}
                 }
             }

@@ -29,14 +29,18 @@ use chrono::{DateTime, TimeZone, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::domain::{Conference, SessionData};
-
-pub use agendas::{AgendaRecord, AgendaView, RotateOutcome, MAX_STARS};
+pub use agendas::{RotateOutcome, MAX_STARS};
 pub use backup::{backup, BackupOptions, BackupReport, Checkpoint, DbStats};
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
 pub use queries::Facets;
 pub use sync::{Outcome, SyncReport};
+
+/// The records the store returns are the domain's (so that what renders
+/// them needs no storage); re-exported here, where they are read and written.
+pub use crate::domain::records::{
+    AgendaRecord, AgendaView, ConferenceRecord, SessionRecord, Status,
+};
 
 /// The cause of [`StoreError::Busy`] when a query was stopped at its
 /// deadline (see `queries::SEARCH_DEADLINE`), not kept waiting by a writer.
@@ -138,48 +142,6 @@ pub const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(30);
 /// Busy timeout of reading connections. In WAL mode a reader waits only
 /// for another connection's recovery of the WAL index, which is short.
 const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Whether a session is on. Cancelled sessions are kept, never deleted, so
-/// feeds can tell calendars about the cancellation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Confirmed,
-    Cancelled,
-}
-
-impl Status {
-    fn as_sql(self) -> &'static str {
-        match self {
-            Status::Confirmed => "confirmed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// A stored conference.
-#[derive(Debug, Clone)]
-pub struct ConferenceRecord {
-    pub conference: Conference,
-    /// Changes whenever the conference or any of its sessions changes.
-    pub version: i64,
-    pub created: DateTime<Utc>,
-    pub last_modified: DateTime<Utc>,
-    pub session_count: i64,
-    pub first_start: Option<DateTime<Utc>>,
-    pub last_end: Option<DateTime<Utc>>,
-}
-
-/// A stored session: its content plus what calendars need to order changes.
-#[derive(Debug, Clone)]
-pub struct SessionRecord {
-    pub data: SessionData,
-    pub status: Status,
-    /// iCalendar SEQUENCE: incremented on every change to the content.
-    pub sequence: i64,
-    pub created: DateTime<Utc>,
-    pub last_modified: DateTime<Utc>,
-}
 
 #[derive(Clone)]
 pub struct Store {
@@ -286,7 +248,9 @@ impl Store {
     }
 
     /// A reading connection (`PRAGMA query_only`: a write through it fails).
-    pub fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
+    /// Private to the store: everything outside it asks the store for what
+    /// it needs, never for SQL.
+    fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
         Ok(self.readers.get()?)
     }
 

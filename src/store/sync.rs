@@ -343,7 +343,7 @@ fn cancel(
     .execute(params![
         conf_id,
         id.as_str(),
-        Status::Cancelled.as_sql(),
+        Status::Cancelled.as_str(),
         to_ts(now)
     ])?;
     Ok(())

@@ -12,10 +12,9 @@ use super::view::{day_label, SessionCard};
 use super::{csrf, drop_empty, html, plural, render, starred, with_query, Layout, PageError};
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
-use crate::domain::{FeedOptions, SessionFilter};
+use crate::domain::{FeedOptions, SessionFilter, Status};
 use crate::http::feeds::calendar_name;
 use crate::http::{conf_slug, AppState};
-use crate::store::Status;
 
 struct Choice {
     value: String,

@@ -7,8 +7,8 @@ use chrono::Datelike;
 use super::security::Privacy;
 use super::view::day_label;
 use super::{csrf, html, render, Layout, PageError};
+use crate::domain::ConferenceRecord;
 use crate::http::AppState;
-use crate::store::ConferenceRecord;
 
 struct ConferenceItem {
     path: String,

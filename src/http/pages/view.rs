@@ -6,9 +6,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use url::form_urlencoded::{byte_serialize, Serializer};
 
-use crate::domain::Link;
+use crate::domain::{ConferenceRecord, Link, SessionRecord, Status};
 use crate::ical::feed::{full_location, session_page_url};
-use crate::store::{ConferenceRecord, SessionRecord, Status};
 
 /// "9th", "22nd".
 fn ordinal(n: u32) -> String {

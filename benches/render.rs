@@ -2,9 +2,9 @@
 //! generation. `cargo bench`; the end-to-end numbers come from bench/run.sh.
 
 use chrono::{TimeZone, Utc};
-use confcal::domain::{SessionRecord, Status};
+use confcal::domain::{SessionRecord, Site, Status};
 use confcal::generate::{generate, GenerateArgs};
-use confcal::ical::feed::{render, CalendarMeta, Event, Site};
+use confcal::ical::feed::{render, CalendarMeta, Event};
 use confcal::ical::vtimezone::write_vtimezone;
 use confcal::ical::writer::IcalWriter;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -53,8 +53,8 @@ fn renderer(c: &mut Criterion) {
             color: None,
         };
         let site = Site {
-            base_url: "http://localhost",
-            uid_host: "localhost",
+            base_url: "http://localhost".into(),
+            uid_host: "localhost".into(),
         };
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("events", n), &events, |b, events| {

@@ -11,6 +11,7 @@ use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
+use crate::domain::Site;
 use crate::http::cache::FeedCache;
 use crate::http::ops::Metrics;
 use crate::http::protocol;
@@ -137,8 +138,10 @@ impl Application {
         let metrics = web::Data::new(Metrics::new());
         let state = web::Data::new(AppState {
             store: store.clone(),
-            base_url: base_url.clone(),
-            uid_host,
+            site: Site {
+                base_url: base_url.clone(),
+                uid_host,
+            },
             admin_token: settings.admin_token.clone(),
             body_limit: settings.body_limit,
             body_timeout: Duration::from_millis(settings.body_timeout_ms.max(1)),

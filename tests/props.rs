@@ -14,15 +14,16 @@ use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::{Tz, TZ_VARIANTS};
 use proptest::prelude::*;
 
-use confcal::domain::{Conference, ConferenceSlug, SessionData, SessionId};
-use confcal::ical::feed::{render, CalendarMeta, Event, Site};
+use confcal::domain::{
+    Conference, ConferenceSlug, SessionData, SessionId, SessionRecord, Site, Status,
+};
+use confcal::ical::feed::{render, CalendarMeta, Event};
 use confcal::ical::vtimezone::transitions;
 use reader::Vtimezone;
 
 #[path = "support/vtimezone_reader.rs"]
 #[allow(dead_code)]
 mod reader;
-use confcal::domain::{SessionRecord, Status};
 
 const BASE: &str = "https://confcal.example";
 
@@ -74,8 +75,8 @@ fn feed(conf: &Conference, s: &SessionRecord) -> String {
         color: None,
     };
     let site = Site {
-        base_url: BASE,
-        uid_host: "confcal.example",
+        base_url: BASE.into(),
+        uid_host: "confcal.example".into(),
     };
     let body = render(
         &meta,

@@ -11,9 +11,8 @@
 use libfuzzer_sys::fuzz_target;
 
 use confcal::domain::schedule::{parse_document, read_document, ScheduleDocument};
-use confcal::domain::FeedOptions;
-use confcal::ical::feed::{render_with, CalendarMeta, Event, Site};
-use confcal::domain::{SessionRecord, Status};
+use confcal::domain::{FeedOptions, SessionRecord, Site, Status};
+use confcal::ical::feed::{render_with, CalendarMeta, Event};
 
 fuzz_target!(|data: &[u8]| {
     let parsed = parse_document(data);
@@ -68,8 +67,8 @@ fuzz_target!(|data: &[u8]| {
         color: schedule.conference.color.clone(),
     };
     let site = Site {
-        base_url: "https://fuzz.example",
-        uid_host: "fuzz.example",
+        base_url: "https://fuzz.example".into(),
+        uid_host: "fuzz.example".into(),
     };
     // Full, and with every rendering option on.
     for options in [

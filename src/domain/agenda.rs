@@ -16,6 +16,9 @@ const TOKEN_BYTES: usize = 32;
 /// Length of the base64url text of the 32 random bytes of a token.
 pub const TOKEN_LEN: usize = 43;
 
+/// What an agenda without a name of its own is called.
+pub const DEFAULT_NAME: &str = "My agenda";
+
 /// A raw agenda token. Its `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgendaToken(String);

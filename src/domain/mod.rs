@@ -8,12 +8,14 @@ pub mod ids;
 pub mod localtime;
 pub mod records;
 pub mod schedule;
+pub mod urls;
 
 pub use feed_options::FeedOptions;
 pub use filter::SessionFilter;
 pub use ids::{ConferenceSlug, SessionId};
 pub use records::{AgendaRecord, AgendaView, ConferenceRecord, SessionRecord, Status};
 pub use schedule::{Conference, Geo, Link, Schedule, ScheduleDocument, SessionData};
+pub use urls::Site;
 
 /// A rule broken by input, with the path of the offending field
 /// (`sessions[3].start`) so the person who wrote it can find it.

@@ -150,7 +150,7 @@ pub async fn put_session(
     };
     Ok(HttpResponse::build(status).json(serde_json::json!({
         "outcome": outcome,
-        "session": super::api::SessionJson::new(&session, &conf, &state.base_url),
+        "session": super::api::SessionJson::new(&session, &conf, &state.site.base_url),
     })))
 }
 
@@ -170,7 +170,7 @@ pub async fn cancel_session(
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "outcome": outcome,
-        "session": super::api::SessionJson::new(&session, &conf, &state.base_url),
+        "session": super::api::SessionJson::new(&session, &conf, &state.site.base_url),
     })))
 }
 

@@ -6,21 +6,20 @@
 
 use std::sync::Arc;
 
-use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
 use super::cache::{Key, Rendered};
-use super::feeds::{rendered_feed, respond, SiteOwned, PRIVATE_CACHE};
+use super::feeds::{rendered, rendered_feed, respond, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::schedule::parse_json;
 use crate::domain::{AgendaView, FeedOptions, SessionRecord, Status};
-use crate::ical::feed::{self, CalendarMeta, Event};
+use crate::ical::calendars::agenda_calendar;
 
-pub const DEFAULT_NAME: &str = "My agenda";
+pub use crate::domain::agenda::DEFAULT_NAME;
 const MAX_NAME: usize = 100;
 
 fn token(raw: &str) -> Result<AgendaToken, ApiError> {
@@ -36,11 +35,11 @@ struct Links {
 }
 
 fn links(state: &AppState, t: &AgendaToken) -> Links {
-    let feed_url = format!("{}/agendas/{}.ics", state.base_url, t.expose());
+    let feed_url = format!("{}/agendas/{}.ics", state.site.base_url, t.expose());
     Links {
         token: t.expose().to_owned(),
         webcal_url: webcal(&feed_url),
-        manage_url: format!("{}/agendas/{}", state.base_url, t.expose()),
+        manage_url: format!("{}/agendas/{}", state.site.base_url, t.expose()),
         feed_url,
     }
 }
@@ -172,7 +171,7 @@ pub async fn show(
         .iter()
         .map(|(slug, s)| StarredJson {
             conference: slug,
-            session: SessionJson::new(s, &view.conferences[slug], &state.base_url),
+            session: SessionJson::new(s, &view.conferences[slug], &state.site.base_url),
         })
         .collect();
     let l = links(&state, &t);
@@ -310,7 +309,7 @@ pub async fn agenda_rendered(
     options: FeedOptions,
 ) -> Result<Arc<Rendered>, ApiError> {
     let hash = t.hash();
-    let site = SiteOwned::of(state);
+    let site = state.site.clone();
     rendered_feed(
         state,
         Key::Agenda {
@@ -324,55 +323,9 @@ pub async fn agenda_rendered(
             // request (seeing the new stamp) renders again. Never stale.
             let stamp = s.agenda_stamp(&hash)?;
             let view = s.agenda(&hash)?;
-            let body = render_feed(&site, &t, &view, options);
-            Ok((
-                stamp,
-                Rendered::new(
-                    body,
-                    view.last_modified(),
-                    "inline; filename=\"agenda.ics\"".into(),
-                ),
-            ))
+            let calendar = agenda_calendar(&site, &t, &view, options);
+            Ok((stamp, rendered(calendar, "inline")))
         },
     )
     .await
-}
-
-pub fn render_feed(
-    site: &SiteOwned,
-    t: &AgendaToken,
-    view: &AgendaView,
-    options: FeedOptions,
-) -> Bytes {
-    let events: Vec<Event<'_>> = view
-        .sessions
-        .iter()
-        .map(|(slug, s)| Event {
-            conference: &view.conferences[slug].conference,
-            session: s,
-        })
-        .collect();
-    let name = view.agenda.name.as_deref().unwrap_or(DEFAULT_NAME);
-    let tz = events.first().map_or(chrono_tz::UTC, |e| e.conference.tz);
-    let query = options.canonical();
-    let meta = CalendarMeta {
-        name: name.to_owned(),
-        description: format!("{name}: starred sessions, kept up to date by confcal."),
-        source_url: format!(
-            "{}/agendas/{}.ics{}",
-            site.base_url,
-            t.expose(),
-            if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            }
-        ),
-        page_url: format!("{}/agendas/{}", site.base_url, t.expose()),
-        tz,
-        empty_window: (view.agenda.created, view.agenda.created),
-        // Starred talks of many conferences: no one conference's colour.
-        color: None,
-    };
-    feed::render_with(&meta, &events, &site.site(), options)
 }

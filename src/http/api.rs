@@ -176,7 +176,7 @@ pub async fn conferences(
     let confs = state.db(|s| s.conferences()).await?;
     let body: Vec<ConferenceJson<'_>> = confs
         .iter()
-        .map(|c| ConferenceJson::new(c, &state.base_url))
+        .map(|c| ConferenceJson::new(c, &state.site.base_url))
         .collect();
     json_ok(&req, &serde_json::json!({ "conferences": body })).await
 }
@@ -188,7 +188,7 @@ pub async fn conference(
 ) -> Result<HttpResponse, ApiError> {
     let slug = conf_slug(&path)?;
     let conf = state.db(move |s| s.conference(&slug)).await?;
-    json_ok(&req, &ConferenceJson::new(&conf, &state.base_url)).await
+    json_ok(&req, &ConferenceJson::new(&conf, &state.site.base_url)).await
 }
 
 pub async fn sessions(
@@ -201,7 +201,7 @@ pub async fn sessions(
     let (conf, sessions) = state.db(move |s| s.sessions(&slug, &filter)).await?;
     let list: Vec<SessionJson<'_>> = sessions
         .iter()
-        .map(|s| SessionJson::new(s, &conf, &state.base_url))
+        .map(|s| SessionJson::new(s, &conf, &state.site.base_url))
         .collect();
     json_ok(
         &req,
@@ -223,5 +223,9 @@ pub async fn session(
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
-    json_ok(&req, &SessionJson::new(&session, &conf, &state.base_url)).await
+    json_ok(
+        &req,
+        &SessionJson::new(&session, &conf, &state.site.base_url),
+    )
+    .await
 }

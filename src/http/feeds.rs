@@ -15,9 +15,8 @@ use chrono::{DateTime, Utc};
 use super::cache::{Key, Rendered, Variant};
 use super::protocol::{if_none_match, is_head};
 use super::{conf_slug, session_id, ApiError, AppState};
-use crate::domain::feed_options::join_query;
-use crate::domain::{ConferenceRecord, ConferenceSlug, FeedOptions, SessionFilter, SessionId};
-use crate::ical::feed::{self, CalendarMeta, Event, FeedBuilder, Site};
+use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
+use crate::ical::calendars::{conference_calendar, session_calendar, Calendar};
 use crate::store::{is_feed_code, Store, StoreError};
 
 /// Shared caches may keep a public feed for five minutes, then must
@@ -29,30 +28,6 @@ const SLICE: usize = 256 << 10;
 
 /// Agenda feeds are one person's: no shared cache may keep them.
 pub const PRIVATE_CACHE: &str = "private, max-age=300, must-revalidate";
-
-/// Where links and UIDs point; owned so render jobs can move it to a
-/// blocking thread.
-#[derive(Clone)]
-pub struct SiteOwned {
-    pub base_url: String,
-    pub uid_host: String,
-}
-
-impl SiteOwned {
-    pub fn of(state: &AppState) -> Self {
-        SiteOwned {
-            base_url: state.base_url.clone(),
-            uid_host: state.uid_host.clone(),
-        }
-    }
-
-    pub fn site(&self) -> Site<'_> {
-        Site {
-            base_url: &self.base_url,
-            uid_host: &self.uid_host,
-        }
-    }
-}
 
 /// The shared path of every feed: look the current stamp up, serve the
 /// cached rendering if it was made from that stamp, else render (on a
@@ -159,89 +134,31 @@ pub async fn conference_rendered(
         filter: filter.canonical(),
         options,
     };
-    let site = SiteOwned::of(state);
+    let site = state.site.clone();
     let s2 = slug.clone();
     rendered_feed(
         state,
         key,
         move |s| s.conference_version(&s2).map(|v| v.to_string()),
-        move |s| render_conference_feed(s, &slug, &filter, options, &site),
+        move |s| {
+            let (conf, calendar) = conference_calendar(&site, &filter, options, |each| {
+                s.each_session(&slug, &filter, each)
+            })?;
+            Ok((conf.version.to_string(), rendered(calendar, "inline")))
+        },
     )
     .await
 }
 
-/// Renders a conference feed straight from the database rows. Returns the
-/// stamp (conference version) read in the same snapshot as the rows.
-pub fn render_conference_feed(
-    store: &Store,
-    slug: &ConferenceSlug,
-    filter: &SessionFilter,
-    options: FeedOptions,
-    site: &SiteOwned,
-) -> Result<(String, Rendered), StoreError> {
-    let site_ref = site.site();
-    let mut builder: Option<FeedBuilder<'_>> = None;
-    let conf = store.each_session(slug, filter, |conf, session| {
-        builder
-            .get_or_insert_with(|| {
-                let mut b = FeedBuilder::with_options(
-                    &site_ref,
-                    conf.session_count.max(0) as usize,
-                    options,
-                );
-                // The zone's rule comes from the whole conference, so every
-                // filtered feed of it carries the same VTIMEZONE.
-                b.plan_zone(conf.conference.tz, conference_window(conf));
-                b
-            })
-            .push(&Event {
-                conference: &conf.conference,
-                session: &session,
-            });
-    })?;
-    let builder = builder.unwrap_or_else(|| FeedBuilder::with_options(&site_ref, 0, options));
-    let c = &conf.conference;
-    // The options too: SOURCE must give back this very feed, and the page
-    // hands them on to the feed URL it offers.
-    let query = join_query(&filter.canonical(), &options.canonical());
-    let suffix = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    let meta = CalendarMeta {
-        name: calendar_name(&conf, filter),
-        description: format!(
-            "Sessions of {}{}, kept up to date by confcal.",
-            c.name,
-            c.venue
-                .as_deref()
-                .map(|v| format!(" at {v}"))
-                .unwrap_or_default()
-        ),
-        source_url: format!(
-            "{}/conferences/{}/sessions.ics{suffix}",
-            site.base_url, c.slug
-        ),
-        page_url: format!("{}/conferences/{}{suffix}", site.base_url, c.slug),
-        tz: c.tz,
-        empty_window: conference_window(&conf),
-        color: c.color.clone(),
-    };
-    let body = builder.finish(&meta);
-    Ok((
-        conf.version.to_string(),
-        // Last-Modified is the conference's last change, not only its listed
-        // sessions': a session that left this filter changes the feed too.
-        Rendered::new(
-            body,
-            conf.last_modified,
-            format!(
-                "inline; filename=\"{}\"",
-                feed_filename(c.slug.as_str(), filter)
-            ),
-        ),
-    ))
+/// A calendar as the cache keeps it, with its `Content-Disposition`:
+/// feeds are shown `inline`, a single talk's `.ics` is an `attachment`
+/// (a download).
+pub fn rendered(c: Calendar, disposition: &str) -> Rendered {
+    Rendered::new(
+        c.body,
+        c.last_modified,
+        format!("{disposition}; filename=\"{}\"", c.filename),
+    )
 }
 
 /// `GET|HEAD /conferences/{conf}/sessions/{id}.ics`
@@ -259,138 +176,21 @@ pub async fn session_ics(
         id: id.to_string(),
         options,
     };
-    let site = SiteOwned::of(&state);
+    let site = state.site.clone();
     let s2 = slug.clone();
     serve_feed(
         &state,
         &req,
         key,
         move |s| s.conference_version(&s2).map(|v| v.to_string()),
-        move |s| render_session_ics(s, &slug, &id, options, &site),
+        move |s| {
+            let (conf, session) = s.session(&slug, &id)?;
+            let calendar = session_calendar(&site, &conf, &session, options);
+            Ok((conf.version.to_string(), rendered(calendar, "attachment")))
+        },
         PUBLIC_CACHE,
     )
     .await
-}
-
-fn render_session_ics(
-    store: &Store,
-    slug: &ConferenceSlug,
-    id: &SessionId,
-    options: FeedOptions,
-    site: &SiteOwned,
-) -> Result<(String, Rendered), StoreError> {
-    let (conf, session) = store.session(slug, id)?;
-    let c = &conf.conference;
-    let d = &session.data;
-    let query = options.canonical();
-    let meta = CalendarMeta {
-        name: format!("{} · {}", c.name, d.title),
-        description: format!("{} at {}", d.title, c.name),
-        source_url: format!(
-            "{}/conferences/{}/sessions/{}.ics{}",
-            site.base_url,
-            c.slug,
-            d.id,
-            if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            }
-        ),
-        page_url: feed::session_page_url(&site.base_url, c.slug.as_str(), d.id.as_str()),
-        tz: c.tz,
-        empty_window: (d.start, d.end),
-        color: c.color.clone(),
-    };
-    let events = [Event {
-        conference: c,
-        session: &session,
-    }];
-    let body = feed::render_with(&meta, &events, &site.site(), options);
-    Ok((
-        conf.version.to_string(),
-        Rendered::new(
-            body,
-            session.last_modified,
-            format!("attachment; filename=\"{}.ics\"", d.id),
-        ),
-    ))
-}
-
-fn conference_window(conf: &ConferenceRecord) -> (DateTime<Utc>, DateTime<Utc>) {
-    let first = conf.first_start.unwrap_or(conf.created);
-    (first, conf.last_end.unwrap_or(first))
-}
-
-/// "PyCon US 2012 · Friday 9 March · E2": what the filter selects, in words.
-pub fn calendar_name(conf: &ConferenceRecord, f: &SessionFilter) -> String {
-    let mut parts = vec![conf.conference.name.clone()];
-    if !f.days.is_empty() {
-        let days: Vec<String> = f
-            .days
-            .iter()
-            .map(|d| d.format("%A %-d %B").to_string())
-            .collect();
-        parts.push(days.join(" or "));
-    }
-    if !f.rooms.is_empty() {
-        parts.push(f.rooms.join(" or "));
-    }
-    if !f.speakers.is_empty() {
-        parts.push(format!("by {}", f.speakers.join(" or ")));
-    }
-    if !f.tracks.is_empty() {
-        parts.push(format!("track {}", f.tracks.join(" or ")));
-    }
-    if !f.q.is_empty() {
-        let q: Vec<String> = f.q.iter().map(|q| format!("“{q}”")).collect();
-        parts.push(q.join(" or "));
-    }
-    if !f.kinds.is_empty() {
-        parts.push(f.kinds.join(" or "));
-    }
-    if !f.not_kinds.is_empty() {
-        parts.push(format!("without {}", f.not_kinds.join(" or ")));
-    }
-    parts.join(" · ")
-}
-
-/// `pycon-us-2012-2012-03-09-e2.ics`: the slug plus the filter values,
-/// reduced to characters every file system and browser accepts.
-pub fn feed_filename(slug: &str, f: &SessionFilter) -> String {
-    let mut name = slug.to_owned();
-    let values = f
-        .days
-        .iter()
-        .map(|d| d.to_string())
-        .chain(f.rooms.iter().cloned())
-        .chain(f.speakers.iter().cloned())
-        .chain(f.tracks.iter().cloned())
-        .chain(f.q.iter().cloned())
-        .chain(f.kinds.iter().cloned())
-        .chain(f.not_kinds.iter().map(|k| format!("without-{k}")));
-    for v in values {
-        let part: String = v
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let part = part
-            .split('-')
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("-");
-        if !part.is_empty() && name.len() + part.len() < 120 {
-            name.push('-');
-            name.push_str(&part);
-        }
-    }
-    format!("{name}.ics")
 }
 
 /// Answers 200 with the calendar in the best coding the client takes, or

@@ -33,16 +33,14 @@ use futures_util::StreamExt;
 pub use error::ApiError;
 
 use crate::config::Secret;
-use crate::domain::{ConferenceSlug, SessionId};
+use crate::domain::{ConferenceSlug, SessionId, Site};
 use crate::store::Store;
 
 /// Shared by every handler.
 pub struct AppState {
     pub store: Store,
-    /// Public URL without a trailing slash, e.g. `https://confcal.example`.
-    pub base_url: String,
-    /// Host of `base_url`: the right-hand side of every event UID.
-    pub uid_host: String,
+    /// The public base URL and the UIDs' host.
+    pub site: Site,
     pub admin_token: Option<Secret>,
     pub body_limit: usize,
     /// Longest the reading of a request body may take (see [`body`]).

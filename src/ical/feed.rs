@@ -1,5 +1,7 @@
-//! Calendars of sessions: the conference feeds, a single talk's `.ics`, and
-//! (later) agenda feeds all go through [`render`].
+//! The writing of a calendar of sessions: one VEVENT per session, the
+//! VTIMEZONEs they need, and the calendar's own properties. Which
+//! calendars there are (a conference's, a talk's, an agenda's) and what
+//! they are called is [`super::calendars`]'.
 //!
 //! The output depends only on stored data, never on the time of the request
 //! (`DTSTAMP` is the session's last change), so the same data always gives
@@ -14,7 +16,7 @@ use chrono_tz::Tz;
 use super::colors::nearest_css3_name;
 use super::vtimezone::ZonePlan;
 use super::writer::{fmt_local, fmt_utc, IcalWriter};
-use crate::domain::{Conference, FeedOptions, SessionRecord, Status};
+use crate::domain::{Conference, FeedOptions, SessionRecord, Site, Status};
 
 pub const PRODID: &str = "-//confcal//confcal 0.1//EN";
 
@@ -45,14 +47,6 @@ pub struct Event<'a> {
     pub session: &'a SessionRecord,
 }
 
-/// Where links and UIDs point.
-pub struct Site<'a> {
-    /// Public base URL without trailing slash.
-    pub base_url: &'a str,
-    /// Host part of the base URL: the right-hand side of every UID.
-    pub uid_host: &'a str,
-}
-
 /// The UID of a session: the same in every feed that contains it (so
 /// clients that merge by UID show one event), stable for ever, and globally
 /// unique through the host.
@@ -65,7 +59,7 @@ pub fn session_page_url(base: &str, conference: &str, session: &str) -> String {
 }
 
 /// Renders a whole VCALENDAR from events in memory.
-pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> Bytes {
+pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site) -> Bytes {
     render_with(meta, events, site, FeedOptions::default())
 }
 
@@ -73,7 +67,7 @@ pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site<'_>) -> Byt
 pub fn render_with(
     meta: &CalendarMeta,
     events: &[Event<'_>],
-    site: &Site<'_>,
+    site: &Site,
     options: FeedOptions,
 ) -> Bytes {
     let mut b = FeedBuilder::with_options(site, events.len(), options);
@@ -114,7 +108,7 @@ type Window = (DateTime<Utc>, DateTime<Utc>);
 /// the end: the body is then a slice of the one buffer, never copied (for a
 /// 100,000-event feed that copy was a tenth of the render).
 pub struct FeedBuilder<'a> {
-    site: &'a Site<'a>,
+    site: &'a Site,
     events: IcalWriter,
     /// How every zone used is written; ordered by name so the output is
     /// deterministic.
@@ -126,12 +120,12 @@ impl<'a> FeedBuilder<'a> {
     /// `expected` events size the buffer: ~1.5 KB is typical of an event
     /// with a real abstract, and over-reserving a little beats a dozen
     /// reallocations of a megabyte buffer.
-    pub fn new(site: &'a Site<'a>, expected: usize) -> Self {
+    pub fn new(site: &'a Site, expected: usize) -> Self {
         Self::with_options(site, expected, FeedOptions::default())
     }
 
     /// A compact feed's events are about half the size: reserve for that.
-    pub fn with_options(site: &'a Site<'a>, expected: usize, options: FeedOptions) -> Self {
+    pub fn with_options(site: &'a Site, expected: usize, options: FeedOptions) -> Self {
         let per_event = if options.compact { 800 } else { 1600 };
         FeedBuilder {
             options,
@@ -231,16 +225,16 @@ impl<'a> FeedBuilder<'a> {
 fn write_event(
     w: &mut IcalWriter,
     e: &Event<'_>,
-    site: &Site<'_>,
+    site: &Site,
     options: FeedOptions,
     plan: &mut ZonePlan,
 ) {
     let c = e.conference;
     let s = e.session;
     let d = &s.data;
-    let page = session_page_url(site.base_url, c.slug.as_str(), d.id.as_str());
+    let page = session_page_url(&site.base_url, c.slug.as_str(), d.id.as_str());
     w.begin("VEVENT");
-    w.raw("UID", &uid(c.slug.as_str(), d.id.as_str(), site.uid_host));
+    w.raw("UID", &uid(c.slug.as_str(), d.id.as_str(), &site.uid_host));
     let modified = fmt_utc(&s.last_modified);
     w.raw("DTSTAMP", &modified);
     w.raw("LAST-MODIFIED", &modified);

@@ -15,6 +15,7 @@
 //! property — while feeds of 100,000 events must render in well under a
 //! second. The crate's parser is still used in tests as a second reader.
 
+pub mod calendars;
 pub mod colors;
 pub mod feed;
 pub mod vtimezone;

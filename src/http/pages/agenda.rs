@@ -117,7 +117,7 @@ pub(super) async fn agenda(
         let tz = conf.conference.tz;
         let date = s.data.start.with_timezone(&tz).date_naive();
         let label = format!("{} {}", day_label(date), date.year());
-        let mut card = SessionCard::new(s, conf, &state.base_url, true);
+        let mut card = SessionCard::new(s, conf, &state.site.base_url, true);
         card.conflicts = overlaps
             .remove(&(slug.as_str(), s.data.id.as_str()))
             .unwrap_or_default();

@@ -13,8 +13,8 @@ use super::{csrf, drop_empty, html, plural, render, starred, with_query, Layout,
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
 use crate::domain::{FeedOptions, SessionFilter, Status};
-use crate::http::feeds::calendar_name;
 use crate::http::{conf_slug, AppState};
+use crate::ical::calendars::calendar_name;
 
 struct Choice {
     value: String,
@@ -147,7 +147,7 @@ pub(super) async fn conference(
         .iter()
         .map(|s| {
             let key = (c.slug.to_string(), s.data.id.to_string());
-            SessionCard::new(s, &conf, &state.base_url, stars.contains(&key))
+            SessionCard::new(s, &conf, &state.site.base_url, stars.contains(&key))
         })
         .collect();
     let cancelled = sessions

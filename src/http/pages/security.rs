@@ -35,7 +35,7 @@ pub enum Privacy {
 }
 
 fn secure(state: &AppState) -> bool {
-    state.base_url.starts_with("https://")
+    state.site.base_url.starts_with("https://")
 }
 
 /// Cookie names. Over https they take the `__Host-` prefix, which browsers
@@ -149,7 +149,7 @@ pub fn check_csrf(req: &HttpRequest, state: &AppState, field: Option<&str>) -> R
 /// whatever the form holds, so its body need not (and is not) read.
 pub fn precheck_csrf(req: &HttpRequest, state: &AppState) -> Result<(), String> {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let expected = origin_of(&state.base_url);
+        let expected = origin_of(&state.site.base_url);
         if origin.to_str().ok() != Some(expected.as_str()) {
             return Err("the form was sent from another site".into());
         }

@@ -33,7 +33,7 @@ pub(super) async fn session(
     let csrf = csrf(&req, &state)?;
     let c = &conf.conference;
     let key = (c.slug.to_string(), session.data.id.to_string());
-    let card = SessionCard::new(&session, &conf, &state.base_url, stars.contains(&key));
+    let card = SessionCard::new(&session, &conf, &state.site.base_url, stars.contains(&key));
     let page = SessionPage {
         layout: Layout::new(format!("{} · {}", card.title, c.name)),
         conference_path: format!("/conferences/{}", c.slug),

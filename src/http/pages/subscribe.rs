@@ -91,13 +91,13 @@ impl FeedTarget {
         let opts = options.canonical();
         match self {
             FeedTarget::Agenda(t) => Ok(with_query(
-                &format!("{}/agendas/{}.ics", state.base_url, t.expose()),
+                &format!("{}/agendas/{}.ics", state.site.base_url, t.expose()),
                 &opts,
             )),
             FeedTarget::Conference { slug, filter } => {
                 let query = join_query(&filter.canonical(), &opts);
                 let long = with_query(
-                    &format!("{}/conferences/{slug}/sessions.ics", state.base_url),
+                    &format!("{}/conferences/{slug}/sessions.ics", state.site.base_url),
                     &query,
                 );
                 if long.len() <= MAX_URL_LEN {
@@ -105,7 +105,7 @@ impl FeedTarget {
                 }
                 let s = slug.clone();
                 match store(state, move |st| st.ensure_feed_link(&s, &query)).await? {
-                    Ok(code) => Ok(format!("{}/feeds/{code}.ics", state.base_url)),
+                    Ok(code) => Ok(format!("{}/feeds/{code}.ics", state.site.base_url)),
                     // Out of short addresses (see MAX_FEED_LINKS): the
                     // long one still works everywhere but in Google.
                     Err(StoreError::Limit(_)) => Ok(long),

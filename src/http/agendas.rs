@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
-use super::cache::{Key, Rendered};
+use super::feeds::cache::{Key, Rendered};
 use super::feeds::{rendered, rendered_feed, respond, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;

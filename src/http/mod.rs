@@ -17,7 +17,6 @@ pub mod admin;
 pub mod agendas;
 pub mod api;
 pub mod body;
-pub mod cache;
 pub mod error;
 pub mod feeds;
 pub mod logging;
@@ -46,7 +45,7 @@ pub struct AppState {
     /// Longest the reading of a request body may take (see [`body`]).
     pub body_timeout: std::time::Duration,
     /// Rendered feeds by data version.
-    pub feeds: cache::FeedCache,
+    pub feeds: feeds::cache::FeedCache,
     pub limits: ratelimit::Limits,
 }
 

@@ -3,6 +3,8 @@
 //! feeds and the pages reach the same cache through [`rendered_feed`]. All
 //! are cached by data version and revalidated with ETag / Last-Modified.
 
+pub mod cache;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +14,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 
-use super::cache::{Key, Rendered, Variant};
+use self::cache::{Key, Rendered, Variant};
 use super::protocol::{if_none_match, is_head};
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};

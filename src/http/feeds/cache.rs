@@ -293,7 +293,7 @@ impl Variant {
     /// third copy of every feed for clients that all take gzip too was not
     /// worth its memory; and the Compress middleware, which would deflate
     /// per request, never touches a tagged response, see
-    /// [`super::protocol::mark_final`]).
+    /// [`crate::http::protocol::mark_final`]).
     pub fn negotiate(req: &HttpRequest) -> Variant {
         let Ok(accept) = AcceptEncoding::parse(req) else {
             return Variant::Identity;

@@ -12,7 +12,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
 use crate::domain::Site;
-use crate::http::feeds::cache::FeedCache;
+use crate::http::feeds::FeedCache;
 use crate::http::ops::Metrics;
 use crate::http::protocol;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};

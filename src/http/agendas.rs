@@ -1,28 +1,26 @@
-//! Personal agendas: create, star, unstar, rotate, delete, and the feed.
+//! Personal agendas: create, show, star, unstar, rotate, delete (the feed
+//! is served with the others, in [`super::feeds`]).
 //!
 //! The token in the URL is the only key. Every path that takes a token
 //! answers an unknown, malformed, rotated or deleted one with the same 404,
 //! and lookups go by the token's hash.
-
-use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
-use super::feeds::cache::{Key, Rendered};
-use super::feeds::{rendered, rendered_feed, respond, PRIVATE_CACHE};
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::schedule::parse_json;
-use crate::domain::{AgendaView, FeedOptions, SessionRecord, Status};
-use crate::ical::calendars::agenda_calendar;
+use crate::domain::{AgendaView, SessionRecord, Status};
 
 pub use crate::domain::agenda::DEFAULT_NAME;
 const MAX_NAME: usize = 100;
 
-fn token(raw: &str) -> Result<AgendaToken, ApiError> {
+/// An agenda token from the URL: one that cannot be a token is not found,
+/// like any unknown one.
+pub(crate) fn token(raw: &str) -> Result<AgendaToken, ApiError> {
     AgendaToken::parse(raw).ok_or_else(|| ApiError::not_found("token", "no such agenda"))
 }
 
@@ -287,45 +285,4 @@ pub async fn delete(
     let hash = token(&path)?.hash();
     state.db(move |s| s.delete_agenda(&hash)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// `GET|HEAD /agendas/{token}.ics`
-pub async fn feed(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let t = token(&path)?;
-    let options =
-        FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
-    let rendered = agenda_rendered(&state, t, options).await?;
-    respond(&req, rendered, PRIVATE_CACHE).await
-}
-
-/// The current rendering of an agenda feed (see [`rendered_feed`]).
-pub async fn agenda_rendered(
-    state: &AppState,
-    t: AgendaToken,
-    options: FeedOptions,
-) -> Result<Arc<Rendered>, ApiError> {
-    let hash = t.hash();
-    let site = state.site.clone();
-    rendered_feed(
-        state,
-        Key::Agenda {
-            hash: hash.0,
-            options,
-        },
-        move |s| s.agenda_stamp(&hash),
-        move |s| {
-            // Stamp first, then data: if a change lands in between, the
-            // newer data is filed under the older stamp, and the next
-            // request (seeing the new stamp) renders again. Never stale.
-            let stamp = s.agenda_stamp(&hash)?;
-            let view = s.agenda(&hash)?;
-            let calendar = agenda_calendar(&site, &t, &view, options);
-            Ok((stamp, rendered(calendar, "inline")))
-        },
-    )
-    .await
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::feeds::cache::{compress, strong_etag, Variant};
+use super::feeds::{compress, strong_etag, Variant};
 use super::protocol::if_none_match;
 use super::{conf_slug, session_id, ApiError, AppState};
 use crate::domain::{ConferenceRecord, Link, SessionFilter, SessionRecord, Status};

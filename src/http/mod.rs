@@ -3,9 +3,10 @@
 //!
 //! - [`api`]: the read-only JSON API
 //! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
-//! - [`agendas`]: personal agendas by secret token, and their feeds
-//! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
-//! - [`cache`]: rendered feeds by data version, precompressed
+//! - [`agendas`]: personal agendas by secret token
+//! - [`feeds`]: everything that serves a feed: the `.ics` endpoints (the
+//!   agenda feed included), the cache of rendered feeds by data version,
+//!   their compressed variants and ETags, conditional requests
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
 //! - [`protocol`], [`body`], [`ratelimit`], [`logging`]: middleware (HEAD,
@@ -45,7 +46,7 @@ pub struct AppState {
     /// Longest the reading of a request body may take (see [`body`]).
     pub body_timeout: std::time::Duration,
     /// Rendered feeds by data version.
-    pub feeds: feeds::cache::FeedCache,
+    pub feeds: feeds::FeedCache,
     pub limits: ratelimit::Limits,
 }
 
@@ -96,7 +97,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::delete().to(agendas::star),
             ),
     )
-    .route("/agendas/{token}.ics", web::get().to(agendas::feed))
+    .route("/agendas/{token}.ics", web::get().to(feeds::agenda_feed))
     .route("/feeds/{code}.ics", web::get().to(feeds::short_feed))
     .configure(pages::routes)
     .configure(ops::routes)

@@ -7,7 +7,7 @@
 //! - [`mark_final`] and [`finish`]: a response that carries an ETag is a
 //!   finished representation; the Compress middleware never re-encodes it
 //!   under that tag (each coding we send has its own, see
-//!   [`super::feeds::cache::Variant`]).
+//!   [`super::feeds::Variant`]).
 //! - [`finish`]: HTTP/1.0 clients never get `Transfer-Encoding: chunked`
 //!   (RFC 9112 §6.1); a body of unknown length goes to them
 //!   close-delimited.

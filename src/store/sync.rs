@@ -12,7 +12,7 @@
 //! or API `last_modified` is later than the clock (RFC 9110 §8.8.2.1). Two
 //! changes in one second share it; what tells them apart is `version` (the
 //! caches' stamp) and the ETag, and `Last-Modified` is withheld while its
-//! second lasts (see `http::feeds::respond`), so `If-Modified-Since` cannot
+//! second lasts (see `http::feeds::conditional`), so `If-Modified-Since` cannot
 //! hide the second change.
 
 use std::collections::HashMap;

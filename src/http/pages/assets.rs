@@ -9,7 +9,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::http::feeds::cache::{compress, Variant};
+use crate::http::feeds::{compress, Variant};
 use crate::http::protocol::if_none_match;
 
 pub struct Asset {

@@ -20,8 +20,8 @@ use super::{store, with_query, PageError};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::feed_options::join_query;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
-use crate::http::agendas::{agenda_rendered, webcal};
-use crate::http::feeds::conference_rendered;
+use crate::http::agendas::webcal;
+use crate::http::feeds::{agenda_rendered, conference_rendered};
 use crate::http::AppState;
 use crate::store::StoreError;
 

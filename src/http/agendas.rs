@@ -11,12 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
-use crate::domain::agenda::AgendaToken;
+use crate::domain::agenda::{agenda_name, conflicts, proposed_token, AgendaToken, DEFAULT_NAME};
 use crate::domain::schedule::parse_json;
-use crate::domain::{AgendaView, SessionRecord, Status};
-
-pub use crate::domain::agenda::DEFAULT_NAME;
-const MAX_NAME: usize = 100;
 
 /// An agenda token from the URL: one that cannot be a token is not found,
 /// like any unknown one.
@@ -59,21 +55,6 @@ struct NewAgenda {
     name: Option<String>,
 }
 
-pub fn agenda_name(raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(n) if n.chars().count() > MAX_NAME => Err(ApiError::Unprocessable {
-            field: Some("name".into()),
-            message: format!("longer than {MAX_NAME} characters"),
-        }),
-        Some(n) if n.chars().any(char::is_control) => Err(ApiError::Unprocessable {
-            field: Some("name".into()),
-            message: "must be one line without control characters".into(),
-        }),
-        Some(n) => Ok(Some(n.to_owned())),
-    }
-}
-
 /// Creates an agenda and returns its (only ever shown once) token.
 pub async fn create_agenda(
     state: &AppState,
@@ -100,7 +81,7 @@ pub async fn create(
     } else {
         parse_json(&body).map_err(ApiError::unreadable)?
     };
-    let name = agenda_name(req.name.as_deref())?;
+    let name = agenda_name(req.name.as_deref()).map_err(ApiError::invalid)?;
     let t = create_agenda(&state, name).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
@@ -112,48 +93,6 @@ struct StarredJson<'a> {
     conference: &'a str,
     #[serde(flatten)]
     session: SessionJson<'a>,
-}
-
-#[derive(Serialize)]
-pub struct SessionRef<'a> {
-    pub conference: &'a str,
-    pub id: &'a str,
-    pub title: &'a str,
-}
-
-#[derive(Serialize)]
-pub struct Conflict<'a> {
-    pub a: SessionRef<'a>,
-    pub b: SessionRef<'a>,
-}
-
-/// Pairs of starred, not cancelled sessions whose times overlap (sharing
-/// only an end/start instant is not an overlap), in start order.
-pub fn conflicts(view: &AgendaView) -> Vec<Conflict<'_>> {
-    let live: Vec<&(String, SessionRecord)> = view
-        .sessions
-        .iter()
-        .filter(|(_, s)| s.status == Status::Confirmed)
-        .collect();
-    fn r((c, s): &(String, SessionRecord)) -> SessionRef<'_> {
-        SessionRef {
-            conference: c,
-            id: s.data.id.as_str(),
-            title: &s.data.title,
-        }
-    }
-    let mut out = Vec::new();
-    // `live` is sorted by start, so the inner scan stops at the first
-    // session that starts after this one ends.
-    for (i, a) in live.iter().enumerate() {
-        for b in &live[i + 1..] {
-            if b.1.data.start >= a.1.data.end {
-                break;
-            }
-            out.push(Conflict { a: r(a), b: r(b) });
-        }
-    }
-    out
 }
 
 /// `GET /api/agendas/{token}`
@@ -215,37 +154,6 @@ struct Rotation {
     token: Option<String>,
 }
 
-/// Fewest distinct characters a proposed token may have. 43 random
-/// base64url characters have about 31; fewer than 16 happens by chance
-/// about never, and catches `AAAA…` and `abab…`.
-const MIN_DISTINCT: usize = 16;
-
-/// Checks a client's proposed new token: a token's exact shape (43
-/// base64url characters, i.e. 256 bits), not the old one, not obviously
-/// made by hand. The messages never repeat the token.
-pub fn proposed_token(raw: &str, old: &AgendaToken) -> Result<AgendaToken, ApiError> {
-    let invalid = |message: &str| ApiError::Unprocessable {
-        field: Some("token".into()),
-        message: message.into(),
-    };
-    let t = AgendaToken::parse(raw).ok_or_else(|| {
-        invalid(
-            "a token is 43 characters of A-Z, a-z, 0-9, '-' and '_': 32 random bytes \
-             in base64url",
-        )
-    })?;
-    if &t == old {
-        return Err(invalid("the new token must differ from the old one"));
-    }
-    let distinct: std::collections::HashSet<u8> = raw.bytes().collect();
-    if distinct.len() < MIN_DISTINCT {
-        return Err(invalid(
-            "this token does not look random: make it from 32 bytes of a CSPRNG",
-        ));
-    }
-    Ok(t)
-}
-
 /// `POST /api/agendas/{token}/rotate`, optionally `{"token": "<new>"}`.
 ///
 /// With a proposed token the call can be repeated: if its answer was lost
@@ -265,7 +173,7 @@ pub async fn rotate(
         parse_json(&body).map_err(ApiError::unreadable)?
     };
     let new = match asked.token {
-        Some(raw) => proposed_token(&raw, &old)?,
+        Some(raw) => proposed_token(&raw, &old).map_err(ApiError::invalid)?,
         None => AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?,
     };
     let (oh, nh) = (old.hash(), new.hash());

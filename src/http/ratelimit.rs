@@ -141,7 +141,13 @@ impl Limits {
 
     /// Spends one agenda creation for this client, or answers 429.
     pub fn create_agenda(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        match (&self.agenda_create, client_ip(req)) {
+        self.create_agenda_from(client_ip(req))
+    }
+
+    /// [`Limits::create_agenda`] for a client known by its address (off a
+    /// request's thread, where the request is not at hand).
+    pub fn create_agenda_from(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        match (&self.agenda_create, ip) {
             (Some(l), Some(ip)) => l.take(ip).map_err(|retry_after| ApiError::TooManyRequests {
                 retry_after,
                 message: "too many agendas created from this address; try again later".into(),

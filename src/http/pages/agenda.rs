@@ -16,9 +16,8 @@ use super::view::{day_label, SessionCard};
 use super::{
     agenda_token, csrf, drop_empty, html, plural, render, store, with_query, Layout, PageError,
 };
-use crate::domain::agenda::AgendaToken;
+use crate::domain::agenda::{conflicts, AgendaToken, DEFAULT_NAME};
 use crate::domain::FeedOptions;
-use crate::http::agendas::{conflicts, DEFAULT_NAME};
 use crate::http::{ApiError, AppState};
 use crate::store::StoreError;
 

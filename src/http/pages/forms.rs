@@ -13,12 +13,11 @@ use chrono::Utc;
 use url::form_urlencoded;
 
 use super::security::{self, Privacy};
-use super::{agenda_token, store, PageError};
-use crate::domain::agenda::AgendaToken;
+use super::{agenda_token, PageError};
+use crate::domain::agenda::{proposed_token, star_creating_agenda, AgendaToken, Starred};
 use crate::domain::{ConferenceSlug, SessionId};
-use crate::http::agendas::{create_agenda, proposed_token};
+use crate::http::ratelimit::client_ip;
 use crate::http::{conf_slug, read_body, session_id, ApiError, AppState};
-use crate::store::StoreError;
 
 /// A form body (`application/x-www-form-urlencoded`), first value per key.
 async fn read_form(payload: web::Payload) -> Result<HashMap<String, String>, PageError> {
@@ -102,33 +101,28 @@ pub(super) async fn star_from_page(
     let (conf, id, starred) = star_target(&form)?;
     let location = back_to(&form, &conf, &id);
 
-    let existing = security::agenda_token(&req, &state);
-    let result = match &existing {
-        Some(t) => {
-            let (h, c, i) = (t.hash(), conf.clone(), id.clone());
-            store(&state, move |s| s.set_star(&h, &c, &i, starred, Utc::now())).await?
-        }
-        None => Err(StoreError::AgendaNotFound),
+    let existing = security::agenda_token(&req, &state).map(|t| t.hash());
+    let (store, gate, ip) = (state.store.clone(), state.clone(), client_ip(&req));
+    let outcome = web::block(move || {
+        star_creating_agenda(
+            &store,
+            existing.as_ref(),
+            &conf,
+            &id,
+            starred,
+            Utc::now(),
+            || -> Result<AgendaToken, ApiError> {
+                gate.limits.create_agenda_from(ip)?;
+                AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))
+            },
+        )
+    })
+    .await
+    .map_err(ApiError::from)??;
+    let new_cookie = match outcome {
+        Starred::Created(t) => Some(security::agenda_cookie(&state, &t)),
+        Starred::Existing { .. } | Starred::NoAgenda => None,
     };
-    let mut new_cookie = None;
-    match result {
-        Ok(_) => {}
-        Err(StoreError::AgendaNotFound) if starred => {
-            // Check the session first: no empty agenda for a bad form.
-            let (c, i) = (conf.clone(), id.clone());
-            state.db(move |s| s.session(&c, &i)).await?;
-            state.limits.create_agenda(&req)?;
-            let t = create_agenda(&state, None).await?;
-            let (h, c, i) = (t.hash(), conf.clone(), id.clone());
-            state
-                .db(move |s| s.set_star(&h, &c, &i, true, Utc::now()))
-                .await?;
-            new_cookie = Some(security::agenda_cookie(&state, &t));
-        }
-        // Unstarring with no agenda: nothing is starred anyway.
-        Err(StoreError::AgendaNotFound) => {}
-        Err(e) => return Err(e.into()),
-    }
     let mut res = security::see_other(&location, Privacy::Public);
     if let Some(c) = new_cookie {
         res.append_header((header::SET_COOKIE, c));
@@ -174,7 +168,10 @@ pub(super) async fn rotate(
         Some(raw) => proposed_token(raw, &old).map_err(|e| {
             PageError::new(
                 StatusCode::BAD_REQUEST,
-                format!("This form cannot be used: {e}. Open the agenda page again."),
+                format!(
+                    "This form cannot be used: {}. Open the agenda page again.",
+                    e.message
+                ),
             )
             .private()
         })?,

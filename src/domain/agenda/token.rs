@@ -12,12 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::domain::ValidationError;
+
 const TOKEN_BYTES: usize = 32;
 /// Length of the base64url text of the 32 random bytes of a token.
 pub const TOKEN_LEN: usize = 43;
-
-/// What an agenda without a name of its own is called.
-pub const DEFAULT_NAME: &str = "My agenda";
 
 /// A raw agenda token. Its `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -51,6 +50,35 @@ impl AgendaToken {
     pub fn hash(&self) -> TokenHash {
         TokenHash(Sha256::digest(self.0.as_bytes()).into())
     }
+}
+
+/// Fewest distinct characters a proposed token may have. 43 random
+/// base64url characters have about 31; fewer than 16 happens by chance
+/// about never, and catches `AAAA…` and `abab…`.
+const MIN_DISTINCT: usize = 16;
+
+/// Checks a client's proposed new token (rotating with a token of one's
+/// own makes the rotation safe to repeat): a token's exact shape (43
+/// base64url characters, i.e. 256 bits), not the old one, not obviously
+/// made by hand. The messages never repeat the token.
+pub fn proposed_token(raw: &str, old: &AgendaToken) -> Result<AgendaToken, ValidationError> {
+    let invalid = |message: &str| ValidationError::new("token", message);
+    let t = AgendaToken::parse(raw).ok_or_else(|| {
+        invalid(
+            "a token is 43 characters of A-Z, a-z, 0-9, '-' and '_': 32 random bytes \
+             in base64url",
+        )
+    })?;
+    if &t == old {
+        return Err(invalid("the new token must differ from the old one"));
+    }
+    let distinct: std::collections::HashSet<u8> = raw.bytes().collect();
+    if distinct.len() < MIN_DISTINCT {
+        return Err(invalid(
+            "this token does not look random: make it from 32 bytes of a CSPRNG",
+        ));
+    }
+    Ok(t)
 }
 
 impl fmt::Debug for AgendaToken {
@@ -94,6 +122,24 @@ mod tests {
             &format!("{}.", &good[1..]),
         ] {
             assert!(AgendaToken::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn proposed_tokens_must_look_random_and_be_new() {
+        let old = AgendaToken::generate().unwrap();
+        let new = AgendaToken::generate().unwrap();
+        assert_eq!(proposed_token(new.expose(), &old).unwrap(), new);
+        for (raw, says) in [
+            ("short", "43 characters"),
+            (old.expose(), "differ from the old one"),
+            (&"ab".repeat(21)[..], "43 characters"),
+            (&format!("{}c", "ab".repeat(21)), "does not look random"),
+        ] {
+            let e = proposed_token(raw, &old).unwrap_err();
+            assert_eq!(e.field, "token");
+            assert!(e.message.contains(says), "{raw}: {}", e.message);
+            assert!(!e.message.contains(raw), "the message repeats the token");
         }
     }
 }

@@ -172,6 +172,18 @@ impl Secret {
     }
 }
 
+/// Equal length and content, in time that depends only on the length: how
+/// every secret is compared (the admin token, CSRF tokens), so how much of
+/// a guess is right never shows in the time of the answer. Callers whose
+/// lengths are not public compare digests (equal lengths) instead.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
@@ -308,6 +320,14 @@ mod tests {
         assert!(!format!("{s:?} {s}").contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
         assert!("  ".parse::<Secret>().is_err());
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
     }
 
     #[test]

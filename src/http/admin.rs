@@ -7,6 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
+use crate::config::constant_time_eq;
 use crate::domain::schedule::{parse_document, parse_json, parse_value, SessionDoc};
 use crate::domain::ValidationError;
 
@@ -42,10 +43,6 @@ fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     } else {
         Err(ApiError::Unauthorized("wrong admin token".into()))
     }
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Serialize)]
@@ -172,16 +169,4 @@ pub async fn cancel_session(
         "outcome": outcome,
         "session": super::api::SessionJson::new(&session, &conf, &state.site.base_url),
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn eq() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-    }
 }

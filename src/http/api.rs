@@ -8,9 +8,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::extract::{ConferencePath, SessionPath};
 use super::feeds::{compress, strong_etag, Variant};
 use super::protocol::if_none_match;
-use super::{conf_slug, session_id, ApiError, AppState};
+use super::{ApiError, AppState};
 use crate::domain::{ConferenceRecord, Link, SessionFilter, SessionRecord, Status};
 
 #[derive(Serialize)]
@@ -183,20 +184,18 @@ pub async fn conferences(
 
 pub async fn conference(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ConferencePath(slug): ConferencePath,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = conf_slug(&path)?;
     let conf = state.db(move |s| s.conference(&slug)).await?;
     json_ok(&req, &ConferenceJson::new(&conf, &state.site.base_url)).await
 }
 
 pub async fn sessions(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ConferencePath(slug): ConferencePath,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = conf_slug(&path)?;
     let filter = SessionFilter::from_query(req.query_string()).map_err(ApiError::unreadable)?;
     let (conf, sessions) = state.db(move |s| s.sessions(&slug, &filter)).await?;
     let list: Vec<SessionJson<'_>> = sessions
@@ -217,11 +216,9 @@ pub async fn sessions(
 
 pub async fn session(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    SessionPath { slug, id }: SessionPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (conf, id) = path.into_inner();
-    let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
     json_ok(
         &req,

@@ -12,6 +12,7 @@
 //! - [`protocol`], [`body`], [`ratelimit`], [`logging`]: middleware (HEAD,
 //!   HTTP/1.0 framing, representations kept whole; the request body's
 //!   deadline; rate limits; the request log)
+//! - [`extract`]: the conference and session a URL names, as extractors
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;
@@ -19,6 +20,7 @@ pub mod agendas;
 pub mod api;
 pub mod body;
 pub mod error;
+pub mod extract;
 pub mod feeds;
 pub mod logging;
 pub mod ops;
@@ -151,7 +153,10 @@ pub fn session_id(s: &str) -> Result<SessionId, ApiError> {
 
 /// Reads a request body up to `limit` bytes; past it, 413 without reading
 /// the rest into memory.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
+pub async fn read_body<P>(mut payload: P, limit: usize) -> Result<Bytes, ApiError>
+where
+    P: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
+{
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::queries::{conference_by_slug, session_row_at, SESSION_COLUMNS};
 use super::{from_ts, to_ts, AgendaRecord, AgendaView, Store, StoreError};
-use crate::domain::agenda::{Stars, TokenHash};
+use crate::domain::agenda::{Star, Stars, TokenHash};
 use crate::domain::{ConferenceSlug, SessionId};
 
 /// Most stars one agenda may hold: far beyond any person's week, small
@@ -202,26 +202,21 @@ impl Store {
 impl Stars for Store {
     type Error = StoreError;
 
-    fn star(
-        &self,
-        agenda: &TokenHash,
-        conference: &ConferenceSlug,
-        session: &SessionId,
-        starred: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Option<bool>, StoreError> {
-        match self.set_star(agenda, conference, session, starred, now) {
+    fn star(&self, agenda: &TokenHash, star: Star<'_>) -> Result<Option<bool>, StoreError> {
+        let Star {
+            conference,
+            session,
+            starred,
+            at,
+        } = star;
+        match self.set_star(agenda, conference, session, starred, at) {
             Err(StoreError::AgendaNotFound) => Ok(None),
             other => other.map(Some),
         }
     }
 
-    fn require_session(
-        &self,
-        conference: &ConferenceSlug,
-        session: &SessionId,
-    ) -> Result<(), StoreError> {
-        self.session(conference, session).map(|_| ())
+    fn require_session(&self, star: Star<'_>) -> Result<(), StoreError> {
+        self.session(star.conference, star.session).map(|_| ())
     }
 
     fn create(&self, agenda: &TokenHash, now: DateTime<Utc>) -> Result<(), StoreError> {

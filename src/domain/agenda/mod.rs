@@ -14,5 +14,5 @@ pub mod token;
 
 pub use conflicts::{conflicts, Conflict, SessionRef};
 pub use naming::{agenda_name, DEFAULT_NAME, MAX_NAME};
-pub use starring::{star_creating_agenda, Starred, Stars};
+pub use starring::{star_creating_agenda, Star, Starred, Stars};
 pub use token::{proposed_token, AgendaToken, TokenHash, TOKEN_LEN};

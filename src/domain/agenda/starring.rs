@@ -12,27 +12,26 @@ use chrono::{DateTime, Utc};
 use super::token::{AgendaToken, TokenHash};
 use crate::domain::{ConferenceSlug, SessionId};
 
+/// A star or an unstar of one session.
+#[derive(Debug, Clone, Copy)]
+pub struct Star<'a> {
+    pub conference: &'a ConferenceSlug,
+    pub session: &'a SessionId,
+    /// `true` to star, `false` to unstar.
+    pub starred: bool,
+    pub at: DateTime<Utc>,
+}
+
 /// What starring needs from storage.
 pub trait Stars {
     type Error;
 
-    /// Stars (`true`) or unstars a session in an agenda: whether anything
-    /// changed, or `None` when no agenda has this hash.
-    fn star(
-        &self,
-        agenda: &TokenHash,
-        conference: &ConferenceSlug,
-        session: &SessionId,
-        starred: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Option<bool>, Self::Error>;
+    /// Applies `star` to an agenda: whether anything changed, or `None`
+    /// when no agenda has this hash.
+    fn star(&self, agenda: &TokenHash, star: Star<'_>) -> Result<Option<bool>, Self::Error>;
 
-    /// Fails, as "not found", unless the session exists.
-    fn require_session(
-        &self,
-        conference: &ConferenceSlug,
-        session: &SessionId,
-    ) -> Result<(), Self::Error>;
+    /// Fails, as "not found", unless the starred session exists.
+    fn require_session(&self, star: Star<'_>) -> Result<(), Self::Error>;
 
     /// Creates an agenda without a name under this hash.
     fn create(&self, agenda: &TokenHash, now: DateTime<Utc>) -> Result<(), Self::Error>;
@@ -50,17 +49,14 @@ pub enum Starred {
     Created(AgendaToken),
 }
 
-/// Stars (`starred`) or unstars `session` in the agenda `existing` names,
-/// or in a new agenda when there is none. `new_agenda` is asked for the new
-/// agenda's token only when one is to be made, after the session was found:
-/// it is the gate of creation (a rate limit) and the token's source.
+/// Applies `star` to the agenda `existing` names, or to a new agenda when
+/// there is none. `new_agenda` is asked for the new agenda's token only when
+/// one is to be made, after the session was found: it is the gate of
+/// creation (a rate limit) and the token's source.
 pub fn star_creating_agenda<S, E>(
     store: &S,
     existing: Option<&TokenHash>,
-    conference: &ConferenceSlug,
-    session: &SessionId,
-    starred: bool,
-    now: DateTime<Utc>,
+    star: Star<'_>,
     new_agenda: impl FnOnce() -> Result<AgendaToken, E>,
 ) -> Result<Starred, E>
 where
@@ -68,18 +64,18 @@ where
     E: From<S::Error>,
 {
     if let Some(hash) = existing {
-        if let Some(changed) = store.star(hash, conference, session, starred, now)? {
+        if let Some(changed) = store.star(hash, star)? {
             return Ok(Starred::Existing { changed });
         }
     }
-    if !starred {
+    if !star.starred {
         return Ok(Starred::NoAgenda);
     }
-    store.require_session(conference, session)?;
+    store.require_session(star)?;
     let token = new_agenda()?;
     let hash = token.hash();
-    store.create(&hash, now)?;
-    store.star(&hash, conference, session, true, now)?;
+    store.create(&hash, star.at)?;
+    store.star(&hash, star)?;
     Ok(Starred::Created(token))
 }
 
@@ -106,31 +102,22 @@ mod tests {
     impl Stars for Memory {
         type Error = Fault;
 
-        fn star(
-            &self,
-            agenda: &TokenHash,
-            conference: &ConferenceSlug,
-            session: &SessionId,
-            starred: bool,
-            _: DateTime<Utc>,
-        ) -> Result<Option<bool>, Fault> {
+        fn star(&self, agenda: &TokenHash, star: Star<'_>) -> Result<Option<bool>, Fault> {
             let mut agendas = self.agendas.borrow_mut();
             let Some(stars) = agendas.get_mut(agenda) else {
                 return Ok(None);
             };
-            let key = (conference.to_string(), session.to_string());
-            if !self.sessions.contains(&key) {
-                return Err(Fault::NoSession);
-            }
-            Ok(Some(if starred {
+            self.require_session(star)?;
+            let key = (star.conference.to_string(), star.session.to_string());
+            Ok(Some(if star.starred {
                 stars.insert(key)
             } else {
                 stars.remove(&key)
             }))
         }
 
-        fn require_session(&self, c: &ConferenceSlug, s: &SessionId) -> Result<(), Fault> {
-            let key = (c.to_string(), s.to_string());
+        fn require_session(&self, star: Star<'_>) -> Result<(), Fault> {
+            let key = (star.conference.to_string(), star.session.to_string());
             self.sessions
                 .contains(&key)
                 .then_some(())
@@ -150,6 +137,15 @@ mod tests {
         )
     }
 
+    fn star<'a>(c: &'a ConferenceSlug, s: &'a SessionId, starred: bool) -> Star<'a> {
+        Star {
+            conference: c,
+            session: s,
+            starred,
+            at: Utc::now(),
+        }
+    }
+
     fn memory() -> Memory {
         Memory {
             sessions: [("conf".to_owned(), "talk".to_owned())].into(),
@@ -165,7 +161,7 @@ mod tests {
     fn a_star_without_an_agenda_creates_one_with_the_star() {
         let m = memory();
         let (c, s) = ids("conf", "talk");
-        let got = star_creating_agenda(&m, None, &c, &s, true, Utc::now(), fresh).unwrap();
+        let got = star_creating_agenda(&m, None, star(&c, &s, true), fresh).unwrap();
         let Starred::Created(t) = got else {
             panic!("{got:?}")
         };
@@ -181,13 +177,13 @@ mod tests {
         let mine = AgendaToken::generate().unwrap().hash();
         m.create(&mine, Utc::now()).unwrap();
         let never = || -> Result<AgendaToken, Fault> { panic!("no new agenda") };
-        let got = star_creating_agenda(&m, Some(&mine), &c, &s, true, Utc::now(), never);
+        let got = star_creating_agenda(&m, Some(&mine), star(&c, &s, true), never);
         assert_eq!(got, Ok(Starred::Existing { changed: true }));
-        let got = star_creating_agenda(&m, Some(&mine), &c, &s, true, Utc::now(), never);
+        let got = star_creating_agenda(&m, Some(&mine), star(&c, &s, true), never);
         assert_eq!(got, Ok(Starred::Existing { changed: false }));
         // A cookie naming an agenda that is gone: a new one.
         let gone = AgendaToken::generate().unwrap().hash();
-        let got = star_creating_agenda(&m, Some(&gone), &c, &s, true, Utc::now(), fresh);
+        let got = star_creating_agenda(&m, Some(&gone), star(&c, &s, true), fresh);
         assert!(matches!(got, Ok(Starred::Created(_))), "{got:?}");
         assert_eq!(m.agendas.borrow().len(), 2);
     }
@@ -197,13 +193,13 @@ mod tests {
         let m = memory();
         let (c, s) = ids("conf", "talk");
         let never = || -> Result<AgendaToken, Fault> { panic!("no new agenda") };
-        let got = star_creating_agenda(&m, None, &c, &s, false, Utc::now(), never);
+        let got = star_creating_agenda(&m, None, star(&c, &s, false), never);
         assert_eq!(got, Ok(Starred::NoAgenda));
         // The session is checked before the gate is asked.
         let (c2, missing) = ids("conf", "missing");
-        let got = star_creating_agenda(&m, None, &c2, &missing, true, Utc::now(), never);
+        let got = star_creating_agenda(&m, None, star(&c2, &missing, true), never);
         assert_eq!(got, Err(Fault::NoSession));
-        let got = star_creating_agenda(&m, None, &c, &s, true, Utc::now(), || Err(Fault::Limited));
+        let got = star_creating_agenda(&m, None, star(&c, &s, true), || Err(Fault::Limited));
         assert_eq!(got, Err(Fault::Limited));
         assert!(m.agendas.borrow().is_empty());
     }

@@ -231,13 +231,13 @@ impl FeedCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use bytes::Bytes;
     use chrono::Utc;
 
     use super::*;
 
-    fn rendered(body: &str) -> Arc<Rendered> {
+    pub(in crate::http::feeds) fn rendered(body: &str) -> Arc<Rendered> {
         Arc::new(Rendered::new(
             Bytes::copy_from_slice(body.as_bytes()),
             Utc::now(),
@@ -245,7 +245,7 @@ mod tests {
         ))
     }
 
-    fn key(s: &str) -> Key {
+    pub(in crate::http::feeds) fn key(s: &str) -> Key {
         Key::Conference {
             slug: s.into(),
             filter: String::new(),

@@ -138,30 +138,11 @@ impl Rendered {
 #[cfg(test)]
 mod tests {
     use std::io::Read;
-    use std::sync::Arc;
 
-    use chrono::Utc;
-
-    use super::super::cache::{FeedCache, Key};
+    use super::super::cache::tests::{key, rendered};
+    use super::super::cache::FeedCache;
     use super::super::representation::strong_etag;
     use super::*;
-    use crate::domain::FeedOptions;
-
-    fn rendered(body: &str) -> Arc<Rendered> {
-        Arc::new(Rendered::new(
-            Bytes::copy_from_slice(body.as_bytes()),
-            Utc::now(),
-            String::new(),
-        ))
-    }
-
-    fn key(s: &str) -> Key {
-        Key::Conference {
-            slug: s.into(),
-            filter: String::new(),
-            options: FeedOptions::default(),
-        }
-    }
 
     #[test]
     fn compressed_variants_are_counted_as_they_are_added() {

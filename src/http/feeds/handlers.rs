@@ -14,7 +14,8 @@ use super::respond::respond;
 use crate::domain::agenda::AgendaToken;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
 use crate::http::agendas::token;
-use crate::http::{conf_slug, session_id, ApiError, AppState};
+use crate::http::extract::{ConferencePath, SessionPath};
+use crate::http::{ApiError, AppState};
 use crate::ical::calendars::{agenda_calendar, conference_calendar, session_calendar, Calendar};
 use crate::store::is_feed_code;
 
@@ -28,10 +29,9 @@ pub const PRIVATE_CACHE: &str = "private, max-age=300, must-revalidate";
 /// `GET|HEAD /conferences/{conf}/sessions.ics?day=…&room=…&alarm=…&compact=…`
 pub async fn conference_feed(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    ConferencePath(slug): ConferencePath,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = conf_slug(&path)?;
     let (filter, options) = feed_query(req.query_string())?;
     let rendered = conference_rendered(&state, slug, filter, options).await?;
     respond(&req, rendered, PUBLIC_CACHE).await
@@ -108,11 +108,9 @@ fn rendered(c: Calendar, disposition: &str) -> Rendered {
 /// `GET|HEAD /conferences/{conf}/sessions/{id}.ics`
 pub async fn session_ics(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    SessionPath { slug, id }: SessionPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (conf, id) = path.into_inner();
-    let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
     let options =
         FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
     let key = Key::Session {

@@ -13,7 +13,8 @@ use super::{csrf, drop_empty, html, plural, render, starred, with_query, Layout,
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
 use crate::domain::{FeedOptions, SessionFilter, Status};
-use crate::http::{conf_slug, AppState};
+use crate::http::extract::ConferencePath;
+use crate::http::AppState;
 use crate::ical::calendars::calendar_name;
 
 struct Choice {
@@ -105,10 +106,9 @@ fn single(values: &[String]) -> String {
 /// `GET /conferences/{conf}` with the feeds' filters.
 pub(super) async fn conference(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let slug = conf_slug(&path)?;
+    let ConferencePath(slug) = ConferencePath::of(&req)?;
     let page_path = format!("/conferences/{slug}");
     let query = drop_empty(req.query_string());
     // The feed options are not filters, but the page takes them to hand on

@@ -6,62 +6,99 @@
 //! the head shows is checked before the body is read.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{dev, web, FromRequest, HttpRequest, HttpResponse};
 use chrono::Utc;
 use url::form_urlencoded;
 
 use super::security::{self, Privacy};
 use super::{agenda_token, PageError};
-use crate::domain::agenda::{proposed_token, star_creating_agenda, AgendaToken, Starred};
+use crate::domain::agenda::{proposed_token, star_creating_agenda, AgendaToken, Star, Starred};
 use crate::domain::{ConferenceSlug, SessionId};
 use crate::http::ratelimit::client_ip;
 use crate::http::{conf_slug, read_body, session_id, ApiError, AppState};
 
-/// A form body (`application/x-www-form-urlencoded`), first value per key.
-async fn read_form(payload: web::Payload) -> Result<HashMap<String, String>, PageError> {
-    let body = read_body(payload, 16 * 1024).await?;
-    let mut out = HashMap::new();
-    for (k, v) in form_urlencoded::parse(&body) {
-        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-    }
-    Ok(out)
+/// A form's fields (`application/x-www-form-urlencoded`), first value per
+/// key.
+type Fields = HashMap<String, String>;
+
+/// Largest form body: the forms hold a few short fields.
+const FORM_LIMIT: usize = 16 * 1024;
+
+/// A form that passed the CSRF check, the precondition of every
+/// state-changing form (403 otherwise): what the head shows (the `Origin`,
+/// the security cookie) is checked before the body is read, the token in
+/// the form after. Taking the form through this extractor is the only way
+/// a handler gets one, so no form can skip the check.
+pub(super) struct CheckedForm(pub Fields);
+
+/// The agenda page's forms (`/agendas/{token}/…`): the agenda token from
+/// the path (an unknown-looking one is the same 404 as any unknown token,
+/// and counts against the client's limit), then the checked form, every
+/// failure answered with the agenda pages' privacy.
+pub(super) struct AgendaForm {
+    pub token: AgendaToken,
+    pub fields: Fields,
 }
 
-/// The CSRF check every state-changing form passes first: 403 otherwise.
-/// A form whose CSRF inputs pass: what the head shows (the `Origin`, the
-/// security cookie) is checked before the body is read, the token in the
-/// form after.
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, PageError>>>>;
+
+impl FromRequest for CheckedForm {
+    type Error = PageError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            let fields = read_checked_form(&req, payload, Privacy::Public).await?;
+            Ok(CheckedForm(fields))
+        })
+    }
+}
+
+impl FromRequest for AgendaForm {
+    type Error = PageError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let (req, payload) = (req.clone(), payload.take());
+        Box::pin(async move {
+            let token = agenda_token(req.match_info().get("token").unwrap_or_default())?;
+            let fields = read_checked_form(&req, payload, Privacy::Agenda).await?;
+            Ok(AgendaForm { token, fields })
+        })
+    }
+}
+
+/// See [`CheckedForm`].
 async fn read_checked_form(
     req: &HttpRequest,
-    state: &AppState,
-    payload: web::Payload,
+    payload: dev::Payload,
     privacy: Privacy,
-) -> Result<HashMap<String, String>, PageError> {
-    security::precheck_csrf(req, state).map_err(|m| {
+) -> Result<Fields, PageError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("the app has its state");
+    let refused = |m: String| {
         PageError::forbidden(format!("This form cannot be accepted: {m}.")).with_privacy(privacy)
-    })?;
-    let form = read_form(payload).await?;
-    check_csrf(req, state, &form, privacy)?;
-    Ok(form)
-}
-
-fn check_csrf(
-    req: &HttpRequest,
-    state: &AppState,
-    form: &HashMap<String, String>,
-    privacy: Privacy,
-) -> Result<(), PageError> {
-    security::check_csrf(req, state, form.get("csrf").map(String::as_str)).map_err(|m| {
-        PageError::forbidden(format!("This form cannot be accepted: {m}.")).with_privacy(privacy)
-    })
+    };
+    security::precheck_csrf(req, state).map_err(refused)?;
+    let body = read_body(payload, FORM_LIMIT).await?;
+    let mut fields = Fields::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        fields
+            .entry(k.into_owned())
+            .or_insert_with(|| v.into_owned());
+    }
+    security::check_csrf(req, state, fields.get("csrf").map(String::as_str)).map_err(refused)?;
+    Ok(fields)
 }
 
 /// Which session a star form names, and whether to star or unstar it.
-fn star_target(
-    form: &HashMap<String, String>,
-) -> Result<(ConferenceSlug, SessionId, bool), PageError> {
+fn star_target(form: &Fields) -> Result<(ConferenceSlug, SessionId, bool), PageError> {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let starred = match get("action") {
         "star" => true,
@@ -82,7 +119,7 @@ fn star_target(
 
 /// Where to send the browser after a star: the page the form was on (a
 /// local path only), at the session's card.
-fn back_to(form: &HashMap<String, String>, conf: &ConferenceSlug, id: &SessionId) -> String {
+fn back_to(form: &Fields, conf: &ConferenceSlug, id: &SessionId) -> String {
     match form.get("back").and_then(|b| security::local_path(b)) {
         Some(b) => format!("{b}#s-{id}"),
         None => format!("/conferences/{conf}/sessions/{id}"),
@@ -95,9 +132,8 @@ fn back_to(form: &HashMap<String, String>, conf: &ConferenceSlug, id: &SessionId
 pub(super) async fn star_from_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    CheckedForm(form): CheckedForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = read_checked_form(&req, &state, payload, Privacy::Public).await?;
     let (conf, id, starred) = star_target(&form)?;
     let location = back_to(&form, &conf, &id);
 
@@ -107,10 +143,12 @@ pub(super) async fn star_from_page(
         star_creating_agenda(
             &store,
             existing.as_ref(),
-            &conf,
-            &id,
-            starred,
-            Utc::now(),
+            Star {
+                conference: &conf,
+                session: &id,
+                starred,
+                at: Utc::now(),
+            },
             || -> Result<AgendaToken, ApiError> {
                 gate.limits.create_agenda_from(ip)?;
                 AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))
@@ -134,13 +172,10 @@ pub(super) async fn star_from_page(
 /// buttons act on that agenda, whichever the cookie names.
 pub(super) async fn star_on_agenda(
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
+    form: AgendaForm,
 ) -> Result<HttpResponse, PageError> {
-    let t = agenda_token(&path)?;
-    let form = read_checked_form(&req, &state, payload, Privacy::Agenda).await?;
-    let (conf, id, starred) = star_target(&form)?;
+    let AgendaForm { token: t, fields } = form;
+    let (conf, id, starred) = star_target(&fields)?;
     let (h, c, i) = (t.hash(), conf.clone(), id.clone());
     state
         .db(move |s| s.set_star(&h, &c, &i, starred, Utc::now()))
@@ -158,13 +193,10 @@ pub(super) async fn star_on_agenda(
 /// page) gets a token picked here.
 pub(super) async fn rotate(
     state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
+    form: AgendaForm,
 ) -> Result<HttpResponse, PageError> {
-    let old = agenda_token(&path)?;
-    let form = read_checked_form(&req, &state, payload, Privacy::Agenda).await?;
-    let new = match form.get("new_token").filter(|t| !t.is_empty()) {
+    let AgendaForm { token: old, fields } = form;
+    let new = match fields.get("new_token").filter(|t| !t.is_empty()) {
         Some(raw) => proposed_token(raw, &old).map_err(|e| {
             PageError::new(
                 StatusCode::BAD_REQUEST,
@@ -192,12 +224,10 @@ pub(super) async fn rotate(
 /// `POST /agendas/{token}/delete`
 pub(super) async fn delete(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     req: HttpRequest,
-    payload: web::Payload,
+    form: AgendaForm,
 ) -> Result<HttpResponse, PageError> {
-    let t = agenda_token(&path)?;
-    read_checked_form(&req, &state, payload, Privacy::Agenda).await?;
+    let t = form.token;
     let hash = t.hash();
     state
         .db(move |s| s.delete_agenda(&hash))

@@ -7,7 +7,8 @@ use askama::Template;
 use super::security::Privacy;
 use super::view::SessionCard;
 use super::{csrf, html, render, starred, Layout, PageError};
-use crate::http::{conf_slug, session_id, AppState};
+use crate::http::extract::SessionPath;
+use crate::http::AppState;
 
 #[derive(Template)]
 #[template(path = "session.html")]
@@ -23,11 +24,9 @@ struct SessionPage {
 /// `GET /conferences/{conf}/sessions/{id}`
 pub(super) async fn session(
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let (conf, id) = path.into_inner();
-    let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
+    let SessionPath { slug, id } = SessionPath::of(&req)?;
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
     let stars = starred(&req, &state).await?;
     let csrf = csrf(&req, &state)?;

@@ -6,7 +6,7 @@
 //! - [`startup`]: builds the [`startup::Application`] from [`config::Settings`]:
 //!   opens the store, seeds it from `data/`, binds, serves.
 //! - [`http`]: routes and handlers (JSON API, admin, feeds and their cache,
-//!   agendas, HTML pages, health and metrics); [`http::ApiError`] is the one
+//!   agendas, HTML pages, health and metrics); [`http::HttpError`] is the one
 //!   error type and decides every status code.
 //! - [`ical`]: where feeds are rendered: the content-line writer, VTIMEZONE
 //!   generation from the tz database, and calendars of sessions.

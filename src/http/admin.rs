@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{conf_slug, read_body, session_id, ApiError, AppState};
+use super::{conf_slug, read_body, session_id, AppState, HttpError};
 use crate::config::constant_time_eq;
 use crate::domain::schedule::{parse_document, parse_json, parse_value, SessionDoc};
 use crate::domain::ValidationError;
@@ -15,9 +15,9 @@ use crate::domain::ValidationError;
 ///
 /// Both sides are hashed first and the digests compared in constant time,
 /// so neither the length nor any prefix of the token leaks through timing.
-fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), HttpError> {
     let Some(expected) = &state.admin_token else {
-        return Err(ApiError::Forbidden(
+        return Err(HttpError::Forbidden(
             "the admin API is disabled: start confcal with CONFCAL_ADMIN_TOKEN set to enable it"
                 .into(),
         ));
@@ -33,7 +33,7 @@ fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
                 .map(|(_, token)| token)
         })
         .ok_or_else(|| {
-            ApiError::Unauthorized("send the admin token as Authorization: Bearer <token>".into())
+            HttpError::Unauthorized("send the admin token as Authorization: Bearer <token>".into())
         })?;
     if constant_time_eq(
         &Sha256::digest(given.trim().as_bytes()),
@@ -41,7 +41,7 @@ fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     ) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized("wrong admin token".into()))
+        Err(HttpError::Unauthorized("wrong admin token".into()))
     }
 }
 
@@ -61,19 +61,19 @@ pub async fn put_schedule(
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     authorize(&state, &req)?;
     let slug = conf_slug(&path).map_err(|_| {
-        ApiError::bad_request(
+        HttpError::bad_request(
             "conference",
             format!("{:?} is not a valid conference slug", *path),
         )
     })?;
     let body = read_body(payload, state.body_limit).await?;
-    let doc = parse_document(&body).map_err(ApiError::unreadable)?;
-    let schedule = doc.validate().map_err(ApiError::invalid)?;
+    let doc = parse_document(&body).map_err(HttpError::unreadable)?;
+    let schedule = doc.validate().map_err(HttpError::invalid)?;
     if schedule.conference.slug != slug {
-        return Err(ApiError::invalid(ValidationError::new(
+        return Err(HttpError::invalid(ValidationError::new(
             "conference.slug",
             format!(
                 "the document is for {:?} but was sent to {:?}",
@@ -108,13 +108,13 @@ pub async fn put_session(
     path: web::Path<(String, String)>,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     authorize(&state, &req)?;
     let (conf, id) = path.into_inner();
     let slug = conf_slug(&conf)?;
-    let id = crate::domain::SessionId::parse(&id).map_err(|m| ApiError::bad_request("id", m))?;
+    let id = crate::domain::SessionId::parse(&id).map_err(|m| HttpError::bad_request("id", m))?;
     let body = read_body(payload, state.body_limit).await?;
-    let mut value: serde_json::Value = parse_json(&body).map_err(ApiError::unreadable)?;
+    let mut value: serde_json::Value = parse_json(&body).map_err(HttpError::unreadable)?;
     match value.get("id") {
         None => {
             if let Some(obj) = value.as_object_mut() {
@@ -123,18 +123,18 @@ pub async fn put_session(
         }
         Some(given) if given.as_str() == Some(id.as_str()) => {}
         Some(_) => {
-            return Err(ApiError::invalid(ValidationError::new(
+            return Err(HttpError::invalid(ValidationError::new(
                 "id",
                 format!("the body's id differs from {:?} in the URL", id.as_str()),
             )))
         }
     }
-    let doc: SessionDoc = parse_value(value).map_err(ApiError::unreadable)?;
+    let doc: SessionDoc = parse_value(value).map_err(HttpError::unreadable)?;
     let tz_slug = slug.clone();
     let conf = state.db(move |s| s.conference(&tz_slug)).await?;
     let data = doc
         .validate(conf.conference.tz)
-        .map_err(ApiError::invalid)?;
+        .map_err(HttpError::invalid)?;
     let (put_slug, put_data) = (slug.clone(), data.clone());
     let outcome = state
         .db(move |s| s.put_session(&put_slug, &put_data, Utc::now()))
@@ -156,7 +156,7 @@ pub async fn cancel_session(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     authorize(&state, &req)?;
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);

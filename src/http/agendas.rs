@@ -10,14 +10,15 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
-use super::{conf_slug, read_body, session_id, ApiError, AppState};
+use super::error::Missing;
+use super::{conf_slug, read_body, session_id, AppState, HttpError};
 use crate::domain::agenda::{agenda_name, conflicts, proposed_token, AgendaToken, DEFAULT_NAME};
 use crate::domain::schedule::parse_json;
 
 /// An agenda token from the URL: one that cannot be a token is not found,
 /// like any unknown one.
-pub(crate) fn token(raw: &str) -> Result<AgendaToken, ApiError> {
-    AgendaToken::parse(raw).ok_or_else(|| ApiError::not_found("token", "no such agenda"))
+pub(crate) fn token(raw: &str) -> Result<AgendaToken, HttpError> {
+    AgendaToken::parse(raw).ok_or_else(|| HttpError::not_found(Missing::Agenda, "no such agenda"))
 }
 
 #[derive(Serialize)]
@@ -59,8 +60,8 @@ struct NewAgenda {
 pub async fn create_agenda(
     state: &AppState,
     name: Option<String>,
-) -> Result<AgendaToken, ApiError> {
-    let t = AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
+) -> Result<AgendaToken, HttpError> {
+    let t = AgendaToken::generate().map_err(HttpError::internal)?;
     let hash = t.hash();
     state
         .db(move |s| s.create_agenda(&hash, name.as_deref(), Utc::now()))
@@ -73,15 +74,15 @@ pub async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     state.limits.create_agenda(&req)?;
     let body = read_body(payload, 4096).await?;
     let req: NewAgenda = if body.iter().all(u8::is_ascii_whitespace) {
         NewAgenda::default()
     } else {
-        parse_json(&body).map_err(ApiError::unreadable)?
+        parse_json(&body).map_err(HttpError::unreadable)?
     };
-    let name = agenda_name(req.name.as_deref()).map_err(ApiError::invalid)?;
+    let name = agenda_name(req.name.as_deref()).map_err(HttpError::invalid)?;
     let t = create_agenda(&state, name).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
@@ -99,7 +100,7 @@ struct StarredJson<'a> {
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let t = token(&path)?;
     let hash = t.hash();
     let view = state.db(move |s| s.agenda(&hash)).await?;
@@ -129,7 +130,7 @@ pub async fn star(
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (t, conf, id) = path.into_inner();
     let t = token(&t)?;
     let (conf, id) = (conf_slug(&conf)?, session_id(&id)?);
@@ -164,17 +165,17 @@ pub async fn rotate(
     state: web::Data<AppState>,
     path: web::Path<String>,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let old = token(&path)?;
     let body = read_body(payload, 4096).await?;
     let asked: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {
-        parse_json(&body).map_err(ApiError::unreadable)?
+        parse_json(&body).map_err(HttpError::unreadable)?
     };
     let new = match asked.token {
-        Some(raw) => proposed_token(&raw, &old).map_err(ApiError::invalid)?,
-        None => AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?,
+        Some(raw) => proposed_token(&raw, &old).map_err(HttpError::invalid)?,
+        None => AgendaToken::generate().map_err(HttpError::internal)?,
     };
     let (oh, nh) = (old.hash(), new.hash());
     state
@@ -189,7 +190,7 @@ pub async fn rotate(
 pub async fn delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let hash = token(&path)?.hash();
     state.db(move |s| s.delete_agenda(&hash)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::extract::{ConferencePath, SessionPath};
 use super::feeds::{compress, strong_etag, Variant};
 use super::protocol::if_none_match;
-use super::{ApiError, AppState};
+use super::{AppState, HttpError};
 use crate::domain::{ConferenceRecord, Link, SessionFilter, SessionRecord, Status};
 
 #[derive(Serialize)]
@@ -139,10 +139,9 @@ const COMPRESS_INLINE: usize = 64 * 1024;
 /// takes, with a strong ETag per coding (the identity body's hash, plus
 /// the coding: the same scheme and compressor settings as the feeds), or a
 /// 304 when the client's copy is current, decided before any compression.
-pub async fn json_ok(req: &HttpRequest, value: &impl Serialize) -> Result<HttpResponse, ApiError> {
-    let body = Bytes::from(
-        serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("JSON: {e}")))?,
-    );
+pub async fn json_ok(req: &HttpRequest, value: &impl Serialize) -> Result<HttpResponse, HttpError> {
+    let body =
+        Bytes::from(serde_json::to_vec(value).map_err(|e| HttpError::internal_in("JSON", e))?);
     let variant = Variant::negotiate(req);
     let etag = variant.etag(&strong_etag(&body));
     let fresh = if_none_match(req, &etag) == Some(true);
@@ -173,7 +172,7 @@ pub async fn json_ok(req: &HttpRequest, value: &impl Serialize) -> Result<HttpRe
 pub async fn conferences(
     state: web::Data<AppState>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let confs = state.db(|s| s.conferences()).await?;
     let body: Vec<ConferenceJson<'_>> = confs
         .iter()
@@ -186,7 +185,7 @@ pub async fn conference(
     state: web::Data<AppState>,
     ConferencePath(slug): ConferencePath,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let conf = state.db(move |s| s.conference(&slug)).await?;
     json_ok(&req, &ConferenceJson::new(&conf, &state.site.base_url)).await
 }
@@ -195,8 +194,8 @@ pub async fn sessions(
     state: web::Data<AppState>,
     ConferencePath(slug): ConferencePath,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let filter = SessionFilter::from_query(req.query_string()).map_err(ApiError::unreadable)?;
+) -> Result<HttpResponse, HttpError> {
+    let filter = SessionFilter::from_query(req.query_string()).map_err(HttpError::unreadable)?;
     let (conf, sessions) = state.db(move |s| s.sessions(&slug, &filter)).await?;
     let list: Vec<SessionJson<'_>> = sessions
         .iter()
@@ -218,7 +217,7 @@ pub async fn session(
     state: web::Data<AppState>,
     SessionPath { slug, id }: SessionPath,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
     json_ok(
         &req,

@@ -26,7 +26,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, Error, HttpMessage};
 use futures_util::Stream;
 
-use super::{ApiError, AppState};
+use super::{AppState, HttpError};
 
 /// The default of `--body-timeout-ms`: ample for a 16 MiB import on a
 /// slow line, short for a connection that only trickles.
@@ -51,7 +51,7 @@ pub async fn deadline(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > limit as u64) {
-            return Err(ApiError::PayloadTooLarge { limit }.into());
+            return Err(HttpError::PayloadTooLarge { limit }.into());
         }
         let payload = req.take_payload();
         let timed = Timed {

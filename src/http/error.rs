@@ -1,8 +1,32 @@
-//! The one error type of the HTTP layer, and how each variant answers.
+//! [`HttpError`]: the one error of the HTTP layer, whoever asked (the JSON
+//! API, a feed, a page), and how each kind answers.
 //!
-//! Every error is a JSON body `{"error": "...", "field": "..."}`. Internal
-//! errors are logged with their cause and answered with a generic message:
-//! a 500 never shows SQL, paths or secrets.
+//! The policy:
+//!
+//! - **Bad input is the client's, and says so**: 400 when the request
+//!   cannot be read (a bad query value, malformed JSON), 422 when it reads
+//!   but breaks a rule of the data (end before start), 413 for a body over
+//!   the limit, each with the field at fault. Never a 500, never a change
+//!   half applied (the store's writes are single transactions).
+//! - **Not found is typed** ([`Missing`]): a conference, a session, an
+//!   agenda, a short feed address or a page. The JSON `field` comes from the
+//!   kind, and so does the one security control that depends on an error:
+//!   the unknown-token rate limit counts exactly the answers that are
+//!   [`Missing::Agenda`] (unknown, malformed, rotated and deleted tokens
+//!   alike, so none can be told apart).
+//! - **Busy is worth a retry**: a database held by another writer or a
+//!   search past its deadline is 503 with `Retry-After`; a disk that cannot
+//!   be written is 503 without (an operator must act).
+//! - **Faults are ours, and stay ours**: an internal error keeps its source
+//!   error, which is logged with its causes; the client gets a generic 500
+//!   that never shows SQL, paths or secrets.
+//! - **Secrets never appear**: no message repeats an agenda token or the
+//!   admin token.
+//!
+//! Every error is a JSON body `{"error": "...", "field": "..."}`, except on
+//! the pages, which answer the same status as an HTML page (see
+//! [`super::pages::PageError`]); errors actix makes by itself are put in
+//! this shape by [`framework_errors`].
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -17,7 +41,7 @@ use crate::domain::ValidationError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum HttpError {
     /// A request that cannot be read: bad query values, malformed JSON.
     #[error("{message}")]
     BadRequest {
@@ -31,10 +55,7 @@ pub enum ApiError {
         message: String,
     },
     #[error("{message}")]
-    NotFound {
-        field: Option<String>,
-        message: String,
-    },
+    NotFound { what: Missing, message: String },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -51,12 +72,13 @@ pub enum ApiError {
         retry_after: Option<u64>,
         message: String,
     },
+    /// A fault of ours, with its cause for the log (never for the client).
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// An error that actix answered by itself (an extractor, the Compress
     /// middleware), put in our shape by [`framework_errors`].
     #[error("{message}")]
-    Http {
+    Framework {
         status: StatusCode,
         field: Option<&'static str>,
         message: String,
@@ -70,24 +92,40 @@ struct ErrorBody<'a> {
     field: Option<&'a str>,
 }
 
-impl ApiError {
+impl HttpError {
     pub fn bad_request(field: &str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
+        HttpError::BadRequest {
             field: Some(field.to_owned()),
             message: message.into(),
         }
     }
 
-    pub fn not_found(field: &str, message: impl Into<String>) -> Self {
-        ApiError::NotFound {
-            field: Some(field.to_owned()),
+    pub fn not_found(what: Missing, message: impl Into<String>) -> Self {
+        HttpError::NotFound {
+            what,
             message: message.into(),
         }
+    }
+
+    /// A fault of ours, keeping `cause` for the log.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        HttpError::Internal(cause.into())
+    }
+
+    /// [`HttpError::internal`] with what was being done: `template: …`.
+    pub fn internal_in(
+        doing: &'static str,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        HttpError::Internal(Box::new(Failed {
+            doing,
+            cause: Box::new(cause),
+        }))
     }
 
     /// A rule broken by a request body or document.
     pub fn invalid(e: ValidationError) -> Self {
-        ApiError::Unprocessable {
+        HttpError::Unprocessable {
             field: non_empty(e.field),
             message: e.message,
         }
@@ -95,7 +133,7 @@ impl ApiError {
 
     /// A query string or JSON that cannot be read.
     pub fn unreadable(e: ValidationError) -> Self {
-        ApiError::BadRequest {
+        HttpError::BadRequest {
             field: non_empty(e.field),
             message: e.message,
         }
@@ -103,47 +141,99 @@ impl ApiError {
 
     fn field(&self) -> Option<&str> {
         match self {
-            ApiError::BadRequest { field, .. }
-            | ApiError::Unprocessable { field, .. }
-            | ApiError::NotFound { field, .. } => field.as_deref(),
-            ApiError::Unauthorized(_) | ApiError::Forbidden(_) => Some("authorization"),
-            ApiError::PayloadTooLarge { .. } => Some("body"),
-            ApiError::TooManyRequests { .. } | ApiError::Unavailable { .. } => None,
-            ApiError::Internal(_) => None,
-            ApiError::Http { field, .. } => *field,
+            HttpError::BadRequest { field, .. } | HttpError::Unprocessable { field, .. } => {
+                field.as_deref()
+            }
+            HttpError::NotFound { what, .. } => what.field(),
+            HttpError::Unauthorized(_) | HttpError::Forbidden(_) => Some("authorization"),
+            HttpError::PayloadTooLarge { .. } => Some("body"),
+            HttpError::TooManyRequests { .. } | HttpError::Unavailable { .. } => None,
+            HttpError::Internal(_) => None,
+            HttpError::Framework { field, .. } => *field,
         }
     }
+}
+
+/// What was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Conference,
+    Session,
+    /// An agenda token: unknown, malformed, rotated or deleted alike.
+    Agenda,
+    /// A short feed address (`/feeds/{code}.ics`).
+    Feed,
+    /// Any other path.
+    Page,
+}
+
+impl Missing {
+    /// The JSON `field` of the answer: the part of the request at fault.
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            Missing::Conference => Some("conference"),
+            Missing::Session => Some("session"),
+            Missing::Agenda => Some("token"),
+            Missing::Feed => Some("feed"),
+            Missing::Page => None,
+        }
+    }
+}
+
+/// An internal error's cause and what was being done when it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}: {cause}")]
+struct Failed {
+    doing: &'static str,
+    #[source]
+    cause: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// An error and its causes, for the log: each cause that its error's own
+/// message does not already show is added after a colon.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
 }
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-impl From<StoreError> for ApiError {
+impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::ConferenceNotFound(slug) => {
-                ApiError::not_found("conference", format!("no conference {slug:?}"))
+                HttpError::not_found(Missing::Conference, format!("no conference {slug:?}"))
             }
             StoreError::SessionNotFound {
                 conference,
                 session,
-            } => ApiError::not_found(
-                "session",
+            } => HttpError::not_found(
+                Missing::Session,
                 format!("no session {session:?} in conference {conference:?}"),
             ),
-            StoreError::AgendaNotFound => ApiError::not_found("token", "no such agenda"),
-            StoreError::Limit(message) => ApiError::Unprocessable {
+            StoreError::AgendaNotFound => HttpError::not_found(Missing::Agenda, "no such agenda"),
+            StoreError::Limit(message) => HttpError::Unprocessable {
                 field: None,
                 message,
             },
-            StoreError::TokenInUse => ApiError::Unprocessable {
+            StoreError::TokenInUse => HttpError::Unprocessable {
                 field: Some("token".into()),
                 message: StoreError::TokenInUse.to_string(),
             },
             StoreError::Busy(cause) => {
                 tracing::warn!(%cause, "database busy: answered 503");
-                ApiError::Unavailable {
+                HttpError::Unavailable {
                     retry_after: Some(BUSY_RETRY_AFTER_SECS),
                     message: if cause == crate::store::DEADLINE_PASSED {
                         "the search took too long: narrow it, or try again shortly".into()
@@ -154,16 +244,16 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Storage(cause) => {
                 tracing::error!(%cause, "database cannot be written: answered 503");
-                ApiError::Unavailable {
+                HttpError::Unavailable {
                     retry_after: None,
                     message: "the database cannot be written at the moment".into(),
                 }
             }
-            StoreError::Unhealthy(message) => ApiError::Unavailable {
+            StoreError::Unhealthy(message) => HttpError::Unavailable {
                 retry_after: None,
                 message,
             },
-            other => ApiError::Internal(other.to_string()),
+            other => HttpError::internal(other),
         }
     }
 }
@@ -172,45 +262,48 @@ impl From<StoreError> for ApiError {
 /// another usually gets through a second later.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
-impl From<actix_web::error::BlockingError> for ApiError {
+impl From<actix_web::error::BlockingError> for HttpError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(e.to_string())
+        HttpError::internal(e)
     }
 }
 
-impl ResponseError for ApiError {
+impl ResponseError for HttpError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Http { status, .. } => *status,
+            HttpError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            HttpError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            HttpError::NotFound { .. } => StatusCode::NOT_FOUND,
+            HttpError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            HttpError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HttpError::Framework { status, .. } => *status,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(%cause, "internal error");
+        if let HttpError::Internal(cause) = self {
+            tracing::error!(cause = %with_causes(cause.as_ref()), "internal error");
         }
         let mut res = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Unauthorized(_) => {
+            HttpError::Unauthorized(_) => {
                 res.insert_header(("WWW-Authenticate", "Bearer"));
             }
-            ApiError::TooManyRequests { retry_after, .. }
-            | ApiError::Unavailable {
+            HttpError::TooManyRequests { retry_after, .. }
+            | HttpError::Unavailable {
                 retry_after: Some(retry_after),
                 ..
             } => {
                 res.insert_header(("Retry-After", retry_after.to_string()));
             }
-            ApiError::NotFound { field: Some(f), .. } if f == "token" => {
+            HttpError::NotFound {
+                what: Missing::Agenda,
+                ..
+            } => {
                 res.extensions_mut().insert(super::ratelimit::UnknownToken);
             }
             _ => {}
@@ -223,41 +316,38 @@ impl ResponseError for ApiError {
     }
 }
 
-impl From<JsonPayloadError> for ApiError {
+impl From<JsonPayloadError> for HttpError {
     fn from(e: JsonPayloadError) -> Self {
         match e {
             JsonPayloadError::OverflowKnownLength { limit, .. }
-            | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit },
+            | JsonPayloadError::Overflow { limit } => HttpError::PayloadTooLarge { limit },
             JsonPayloadError::ContentType => {
-                ApiError::bad_request("content-type", "the body must be application/json")
+                HttpError::bad_request("content-type", "the body must be application/json")
             }
-            other => ApiError::bad_request("body", format!("cannot read the body: {other}")),
+            other => HttpError::bad_request("body", format!("cannot read the body: {other}")),
         }
     }
 }
 
-impl From<UrlencodedError> for ApiError {
+impl From<UrlencodedError> for HttpError {
     fn from(e: UrlencodedError) -> Self {
         match e {
-            UrlencodedError::Overflow { limit, .. } => ApiError::PayloadTooLarge { limit },
-            other => ApiError::bad_request("body", format!("cannot read the form: {other}")),
+            UrlencodedError::Overflow { limit, .. } => HttpError::PayloadTooLarge { limit },
+            other => HttpError::bad_request("body", format!("cannot read the form: {other}")),
         }
     }
 }
 
-impl From<QueryPayloadError> for ApiError {
+impl From<QueryPayloadError> for HttpError {
     fn from(e: QueryPayloadError) -> Self {
-        ApiError::bad_request("query", format!("cannot read the query: {e}"))
+        HttpError::bad_request("query", format!("cannot read the query: {e}"))
     }
 }
 
 /// A path that does not fit its route is no such page, as actix has it.
-impl From<PathError> for ApiError {
+impl From<PathError> for HttpError {
     fn from(_: PathError) -> Self {
-        ApiError::NotFound {
-            field: None,
-            message: "no such page".into(),
-        }
+        HttpError::not_found(Missing::Page, "no such page")
     }
 }
 
@@ -267,7 +357,7 @@ impl From<PathError> for ApiError {
 /// is `br, gzip, deflate`). It is answered again in our JSON shape, with
 /// the same status and the fields that explain it (`Allow`, `Retry-After`,
 /// `Vary`). Extractor errors never get here: [`crate::http::extractors`]
-/// turns them into [`ApiError`]s where they happen.
+/// turns them into [`HttpError`]s where they happen.
 ///
 /// (Errors actix-http writes before any application code sees the
 /// request, a request line it cannot parse (400), a head too large (431)
@@ -302,7 +392,7 @@ fn as_json<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse
         ),
     };
     let (req, old) = res.into_parts();
-    let mut new = ApiError::Http {
+    let mut new = HttpError::Framework {
         status,
         field,
         message,
@@ -408,6 +498,62 @@ mod tests {
         assert_eq!(
             test::read_body(res).await,
             web::Bytes::from_static(b"<p>an HTML error page</p>")
+        );
+    }
+}
+
+#[cfg(test)]
+mod kinds {
+    use actix_web::ResponseError;
+
+    use super::{with_causes, HttpError, Missing};
+    use crate::http::ratelimit::UnknownToken;
+
+    #[test]
+    fn not_found_answers_name_the_kind_and_only_agendas_count_as_unknown_tokens() {
+        for (what, field) in [
+            (Missing::Conference, Some("conference")),
+            (Missing::Session, Some("session")),
+            (Missing::Agenda, Some("token")),
+            (Missing::Feed, Some("feed")),
+            (Missing::Page, None),
+        ] {
+            let e = HttpError::not_found(what, "gone");
+            assert_eq!(e.field(), field);
+            let counted = e
+                .error_response()
+                .extensions()
+                .get::<UnknownToken>()
+                .is_some();
+            assert_eq!(counted, what == Missing::Agenda, "{what:?}");
+        }
+        // A 422 about a proposed token names the field `token` too, and is
+        // not an unknown token.
+        let e = HttpError::invalid(crate::domain::ValidationError::new("token", "too short"));
+        assert_eq!(e.field(), Some("token"));
+        assert!(e
+            .error_response()
+            .extensions()
+            .get::<UnknownToken>()
+            .is_none());
+    }
+
+    #[test]
+    fn internal_errors_keep_their_causes_for_the_log() {
+        let e = HttpError::internal_in("template", std::io::Error::other("disk gone"));
+        assert_eq!(e.to_string(), "internal error", "nothing for the client");
+        assert!(std::error::Error::source(&e).is_some());
+        let HttpError::Internal(cause) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(with_causes(cause.as_ref()), "template: disk gone");
+        // A cause its error's message does not show is added, once.
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        assert_eq!(
+            with_causes(&Outer(std::io::Error::other("inner"))),
+            "outer: inner"
         );
     }
 }

@@ -10,7 +10,7 @@ use actix_web::{dev, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::{conf_slug, session_id, ApiError};
+use super::{conf_slug, session_id, HttpError, Missing};
 use crate::domain::{ConferenceSlug, SessionId};
 
 /// The conference of a route's `{conf}`.
@@ -23,11 +23,10 @@ pub struct SessionPath {
 }
 
 /// The route's parameters, decoded exactly as `web::Path` decodes them.
-fn params<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
-    req.match_info().load().map_err(|_| ApiError::NotFound {
-        field: None,
-        message: "no such page".into(),
-    })
+fn params<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, HttpError> {
+    req.match_info()
+        .load()
+        .map_err(|_| HttpError::not_found(Missing::Page, "no such page"))
 }
 
 #[derive(Deserialize)]
@@ -42,14 +41,14 @@ struct SessionParams {
 }
 
 impl ConferencePath {
-    pub fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+    pub fn of(req: &HttpRequest) -> Result<Self, HttpError> {
         let p: ConfParam = params(req)?;
         Ok(ConferencePath(conf_slug(&p.conf)?))
     }
 }
 
 impl SessionPath {
-    pub fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+    pub fn of(req: &HttpRequest) -> Result<Self, HttpError> {
         let p: SessionParams = params(req)?;
         Ok(SessionPath {
             slug: conf_slug(&p.conf)?,
@@ -59,8 +58,8 @@ impl SessionPath {
 }
 
 impl FromRequest for ConferencePath {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Error = HttpError;
+    type Future = Ready<Result<Self, HttpError>>;
 
     fn from_request(req: &HttpRequest, _: &mut dev::Payload) -> Self::Future {
         ready(Self::of(req))
@@ -68,8 +67,8 @@ impl FromRequest for ConferencePath {
 }
 
 impl FromRequest for SessionPath {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Error = HttpError;
+    type Future = Ready<Result<Self, HttpError>>;
 
     fn from_request(req: &HttpRequest, _: &mut dev::Payload) -> Self::Future {
         ready(Self::of(req))

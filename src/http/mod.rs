@@ -13,7 +13,7 @@
 //!   HTTP/1.0 framing, representations kept whole; the request body's
 //!   deadline; rate limits; the request log)
 //! - [`extract`]: the conference and session a URL names, as extractors
-//! - [`error`]: [`ApiError`], the one error type, and its JSON body
+//! - [`error`]: [`HttpError`], the one error type, and its JSON body
 
 pub mod admin;
 pub mod agendas;
@@ -32,7 +32,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
 use futures_util::StreamExt;
 
-pub use error::ApiError;
+pub use error::{HttpError, Missing};
 
 use crate::config::Secret;
 use crate::domain::{ConferenceSlug, SessionId, Site};
@@ -55,7 +55,7 @@ pub struct AppState {
 impl AppState {
     /// Runs a store call on actix's blocking thread pool: rusqlite blocks,
     /// and a blocked async worker would stall every request it serves.
-    pub async fn db<R, F>(&self, f: F) -> Result<R, ApiError>
+    pub async fn db<R, F>(&self, f: F) -> Result<R, HttpError>
     where
         F: FnOnce(&Store) -> Result<R, crate::store::StoreError> + Send + 'static,
         R: Send + 'static,
@@ -115,7 +115,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// actix's extractors answer their own errors as plain text; these make
-/// them [`ApiError`]s, our JSON, where they happen (a JSON body over the
+/// them [`HttpError`]s, our JSON, where they happen (a JSON body over the
 /// limit is our 413 naming `body`). No route reads its body through them
 /// today ([`read_body`] does); these keep any that will from answering in
 /// another shape, and give `web::Json` the configured body limit.
@@ -123,55 +123,53 @@ pub fn extractors(cfg: &mut web::ServiceConfig, body_limit: usize) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(body_limit)
-            .error_handler(|e, _| ApiError::from(e).into()),
+            .error_handler(|e, _| HttpError::from(e).into()),
     )
     .app_data(
         web::FormConfig::default()
             .limit(body_limit)
-            .error_handler(|e, _| ApiError::from(e).into()),
+            .error_handler(|e, _| HttpError::from(e).into()),
     )
-    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::from(e).into()))
-    .app_data(web::PathConfig::default().error_handler(|e, _| ApiError::from(e).into()));
+    .app_data(web::QueryConfig::default().error_handler(|e, _| HttpError::from(e).into()))
+    .app_data(web::PathConfig::default().error_handler(|e, _| HttpError::from(e).into()));
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound {
-        field: None,
-        message: "no such page".into(),
-    })
+async fn not_found() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::not_found(Missing::Page, "no such page"))
 }
 
 /// A conference slug from the URL. One that cannot exist is simply not found.
-pub fn conf_slug(s: &str) -> Result<ConferenceSlug, ApiError> {
+pub fn conf_slug(s: &str) -> Result<ConferenceSlug, HttpError> {
     ConferenceSlug::parse(s)
-        .map_err(|_| ApiError::not_found("conference", format!("no conference {s:?}")))
+        .map_err(|_| HttpError::not_found(Missing::Conference, format!("no conference {s:?}")))
 }
 
-pub fn session_id(s: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(s).map_err(|_| ApiError::not_found("session", format!("no session {s:?}")))
+pub fn session_id(s: &str) -> Result<SessionId, HttpError> {
+    SessionId::parse(s)
+        .map_err(|_| HttpError::not_found(Missing::Session, format!("no session {s:?}")))
 }
 
 /// Reads a request body up to `limit` bytes; past it, 413 without reading
 /// the rest into memory.
-pub async fn read_body<P>(mut payload: P, limit: usize) -> Result<Bytes, ApiError>
+pub async fn read_body<P>(mut payload: P, limit: usize) -> Result<Bytes, HttpError>
 where
     P: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
 {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| match e {
-            actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { limit },
+            actix_web::error::PayloadError::Overflow => HttpError::PayloadTooLarge { limit },
             actix_web::error::PayloadError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                ApiError::Http {
+                HttpError::Framework {
                     status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
                     field: Some("body"),
                     message: body::TIMED_OUT.into(),
                 }
             }
-            other => ApiError::bad_request("body", format!("cannot read the body: {other}")),
+            other => HttpError::bad_request("body", format!("cannot read the body: {other}")),
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
+            return Err(HttpError::PayloadTooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }

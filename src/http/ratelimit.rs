@@ -17,7 +17,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, ResponseError};
 
-use super::{ApiError, AppState};
+use super::{AppState, HttpError};
 
 /// Most tracked clients before idle buckets are swept.
 const MAX_CLIENTS: usize = 100_000;
@@ -140,25 +140,27 @@ impl Limits {
     }
 
     /// Spends one agenda creation for this client, or answers 429.
-    pub fn create_agenda(&self, req: &HttpRequest) -> Result<(), ApiError> {
+    pub fn create_agenda(&self, req: &HttpRequest) -> Result<(), HttpError> {
         self.create_agenda_from(client_ip(req))
     }
 
     /// [`Limits::create_agenda`] for a client known by its address (off a
     /// request's thread, where the request is not at hand).
-    pub fn create_agenda_from(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    pub fn create_agenda_from(&self, ip: Option<IpAddr>) -> Result<(), HttpError> {
         match (&self.agenda_create, ip) {
-            (Some(l), Some(ip)) => l.take(ip).map_err(|retry_after| ApiError::TooManyRequests {
-                retry_after,
-                message: "too many agendas created from this address; try again later".into(),
-            }),
+            (Some(l), Some(ip)) => l
+                .take(ip)
+                .map_err(|retry_after| HttpError::TooManyRequests {
+                    retry_after,
+                    message: "too many agendas created from this address; try again later".into(),
+                }),
             _ => Ok(()),
         }
     }
 }
 
 /// Marks a response as the answer to an unknown agenda token (set by
-/// [`ApiError`]'s response), so the middleware can count it.
+/// [`HttpError`]'s response), so the middleware can count it.
 #[derive(Clone, Copy)]
 pub struct UnknownToken;
 
@@ -192,7 +194,7 @@ pub async fn limit_token_lookups(
     };
     let limiter = state.limits.unknown_token.as_ref().expect("checked above");
     if let Err(retry_after) = limiter.take(ip) {
-        let err = ApiError::TooManyRequests {
+        let err = HttpError::TooManyRequests {
             retry_after,
             message: "too many unknown agenda tokens from this address; try again later".into(),
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::cache::Key;
 use super::representation::Rendered;
-use crate::http::{ApiError, AppState};
+use crate::http::{AppState, HttpError};
 use crate::store::{Store, StoreError};
 
 /// The current rendering of a feed: the cached one if it was made from the
@@ -18,7 +18,7 @@ pub async fn rendered_feed<S, R>(
     key: Key,
     stamp: S,
     render: R,
-) -> Result<Arc<Rendered>, ApiError>
+) -> Result<Arc<Rendered>, HttpError>
 where
     S: FnOnce(&Store) -> Result<String, StoreError> + Send + 'static,
     R: FnOnce(&Store) -> Result<(String, Rendered), StoreError> + Send + 'static,

@@ -14,8 +14,9 @@ use super::respond::respond;
 use crate::domain::agenda::AgendaToken;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
 use crate::http::agendas::token;
+use crate::http::error::Missing;
 use crate::http::extract::{ConferencePath, SessionPath};
-use crate::http::{ApiError, AppState};
+use crate::http::{AppState, HttpError};
 use crate::ical::calendars::{agenda_calendar, conference_calendar, session_calendar, Calendar};
 use crate::store::is_feed_code;
 
@@ -31,7 +32,7 @@ pub async fn conference_feed(
     state: web::Data<AppState>,
     ConferencePath(slug): ConferencePath,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let (filter, options) = feed_query(req.query_string())?;
     let rendered = conference_rendered(&state, slug, filter, options).await?;
     respond(&req, rendered, PUBLIC_CACHE).await
@@ -44,9 +45,9 @@ pub async fn short_feed(
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let code = path.into_inner();
-    let unknown = || ApiError::not_found("feed", "no such feed address");
+    let unknown = || HttpError::not_found(Missing::Feed, "no such feed address");
     if !is_feed_code(&code) {
         return Err(unknown());
     }
@@ -60,9 +61,9 @@ pub async fn short_feed(
 }
 
 /// A conference feed's filter and options from its query string.
-pub fn feed_query(query: &str) -> Result<(SessionFilter, FeedOptions), ApiError> {
-    let filter = SessionFilter::from_feed_query(query).map_err(ApiError::unreadable)?;
-    let options = FeedOptions::from_query(query).map_err(ApiError::unreadable)?;
+pub fn feed_query(query: &str) -> Result<(SessionFilter, FeedOptions), HttpError> {
+    let filter = SessionFilter::from_feed_query(query).map_err(HttpError::unreadable)?;
+    let options = FeedOptions::from_query(query).map_err(HttpError::unreadable)?;
     Ok((filter, options))
 }
 
@@ -72,7 +73,7 @@ pub async fn conference_rendered(
     slug: ConferenceSlug,
     filter: SessionFilter,
     options: FeedOptions,
-) -> Result<Arc<Rendered>, ApiError> {
+) -> Result<Arc<Rendered>, HttpError> {
     let key = Key::Conference {
         slug: slug.to_string(),
         filter: filter.canonical(),
@@ -110,9 +111,9 @@ pub async fn session_ics(
     state: web::Data<AppState>,
     SessionPath { slug, id }: SessionPath,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let options =
-        FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
+        FeedOptions::from_options_query(req.query_string()).map_err(HttpError::unreadable)?;
     let key = Key::Session {
         slug: slug.to_string(),
         id: id.to_string(),
@@ -139,10 +140,10 @@ pub async fn agenda_feed(
     state: web::Data<AppState>,
     path: web::Path<String>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let t = token(&path)?;
     let options =
-        FeedOptions::from_options_query(req.query_string()).map_err(ApiError::unreadable)?;
+        FeedOptions::from_options_query(req.query_string()).map_err(HttpError::unreadable)?;
     let rendered = agenda_rendered(&state, t, options).await?;
     respond(&req, rendered, PRIVATE_CACHE).await
 }
@@ -152,7 +153,7 @@ pub async fn agenda_rendered(
     state: &AppState,
     t: AgendaToken,
     options: FeedOptions,
-) -> Result<Arc<Rendered>, ApiError> {
+) -> Result<Arc<Rendered>, HttpError> {
     let hash = t.hash();
     let site = state.site.clone();
     rendered_feed(

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::conditional::{not_modified, settled_last_modified};
 use super::representation::{Rendered, Variant};
 use crate::http::protocol::is_head;
-use crate::http::ApiError;
+use crate::http::HttpError;
 
 /// Bodies larger than this are sent in [`SLICE`]-sized pieces.
 const LARGE_BODY: usize = 4 << 20;
@@ -25,7 +25,7 @@ pub async fn respond(
     req: &HttpRequest,
     r: Arc<Rendered>,
     cache_control: &'static str,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, HttpError> {
     let variant = Variant::negotiate(req);
     let etag = r.etag_of(variant);
     let now = HttpDate::from(SystemTime::now());

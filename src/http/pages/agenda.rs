@@ -18,7 +18,7 @@ use super::{
 };
 use crate::domain::agenda::{conflicts, AgendaToken, DEFAULT_NAME};
 use crate::domain::FeedOptions;
-use crate::http::{ApiError, AppState};
+use crate::http::{AppState, HttpError};
 use crate::store::StoreError;
 
 struct Day {
@@ -147,7 +147,7 @@ pub(super) async fn agenda(
         );
     }
     let options = FeedOptions::from_options_query(&query)
-        .map_err(|e| PageError::from(ApiError::unreadable(e)).private())?;
+        .map_err(|e| PageError::from(HttpError::unreadable(e)).private())?;
     let sub = Subscribe::build(
         &state,
         name.clone(),
@@ -168,7 +168,7 @@ pub(super) async fn agenda(
         sub,
         csrf: csrf.token.clone(),
         new_token: AgendaToken::generate()
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(HttpError::internal)?
             .expose()
             .to_owned(),
         back: manage_path.clone(),

@@ -10,7 +10,8 @@ use askama::Template;
 use super::security::{self, Privacy};
 use super::Layout;
 use crate::domain::ValidationError;
-use crate::http::ApiError;
+use crate::http::error::with_causes;
+use crate::http::{HttpError, Missing};
 use crate::store::StoreError;
 
 /// An error answered with an HTML page (the API's errors are JSON).
@@ -70,40 +71,40 @@ impl fmt::Display for PageError {
     }
 }
 
-impl From<ApiError> for PageError {
-    fn from(e: ApiError) -> Self {
+impl From<HttpError> for PageError {
+    fn from(e: HttpError) -> Self {
         let status = e.status_code();
         let mut retry_after = None;
         let mut unknown_token = false;
         let message = match &e {
-            ApiError::TooManyRequests {
+            HttpError::TooManyRequests {
                 retry_after: r,
                 message,
             } => {
                 retry_after = Some(*r);
                 format!("Too many requests: {message}.")
             }
-            ApiError::Unavailable {
+            HttpError::Unavailable {
                 retry_after: r,
                 message,
             } => {
                 retry_after = *r;
                 format!("Not possible right now: {message}. Please try again in a moment.")
             }
-            ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error on a page");
+            HttpError::Internal(cause) => {
+                tracing::error!(cause = %with_causes(cause.as_ref()), "internal error on a page");
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
-            ApiError::NotFound { field, .. } => match field.as_deref() {
-                Some("conference") => "There is no such conference.".to_owned(),
-                Some("session") => "There is no such session.".to_owned(),
-                Some("token") => {
+            HttpError::NotFound { what, .. } => match what {
+                Missing::Conference => "There is no such conference.".to_owned(),
+                Missing::Session => "There is no such session.".to_owned(),
+                Missing::Agenda => {
                     unknown_token = true;
                     "There is no such agenda. Its address may have been \
                                   replaced by a new one, or the agenda deleted."
                         .to_owned()
                 }
-                _ => "There is no such page.".to_owned(),
+                Missing::Feed | Missing::Page => "There is no such page.".to_owned(),
             },
             other => other.to_string(),
         };
@@ -117,7 +118,7 @@ impl From<ApiError> for PageError {
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        ApiError::from(e).into()
+        HttpError::from(e).into()
     }
 }
 

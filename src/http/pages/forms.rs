@@ -19,7 +19,7 @@ use super::{agenda_token, PageError};
 use crate::domain::agenda::{proposed_token, star_creating_agenda, AgendaToken, Star, Starred};
 use crate::domain::{ConferenceSlug, SessionId};
 use crate::http::ratelimit::client_ip;
-use crate::http::{conf_slug, read_body, session_id, ApiError, AppState};
+use crate::http::{conf_slug, read_body, session_id, AppState, HttpError};
 
 /// A form's fields (`application/x-www-form-urlencoded`), first value per
 /// key.
@@ -149,14 +149,14 @@ pub(super) async fn star_from_page(
                 starred,
                 at: Utc::now(),
             },
-            || -> Result<AgendaToken, ApiError> {
+            || -> Result<AgendaToken, HttpError> {
                 gate.limits.create_agenda_from(ip)?;
-                AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))
+                AgendaToken::generate().map_err(HttpError::internal)
             },
         )
     })
     .await
-    .map_err(ApiError::from)??;
+    .map_err(HttpError::from)??;
     let new_cookie = match outcome {
         Starred::Created(t) => Some(security::agenda_cookie(&state, &t)),
         Starred::Existing { .. } | Starred::NoAgenda => None,
@@ -207,7 +207,7 @@ pub(super) async fn rotate(
             )
             .private()
         })?,
-        None => AgendaToken::generate().map_err(|e| ApiError::Internal(e.to_string()))?,
+        None => AgendaToken::generate().map_err(HttpError::internal)?,
     };
     let (oh, nh) = (old.hash(), new.hash());
     state

@@ -46,7 +46,8 @@ use url::form_urlencoded;
 
 pub use self::error::PageError;
 use self::security::{Csrf, Privacy};
-use super::{ApiError, AppState};
+use super::error::Missing;
+use super::{AppState, HttpError};
 use crate::domain::agenda::AgendaToken;
 use crate::store::StoreError;
 
@@ -89,11 +90,11 @@ impl Layout {
 
 fn render(t: &impl Template) -> Result<String, PageError> {
     t.render()
-        .map_err(|e| ApiError::Internal(format!("template: {e}")).into())
+        .map_err(|e| HttpError::internal_in("template", e).into())
 }
 
 fn csrf(req: &HttpRequest, state: &AppState) -> Result<Csrf, PageError> {
-    Csrf::of(req, state).map_err(|e| ApiError::Internal(e.to_string()).into())
+    Csrf::of(req, state).map_err(|e| HttpError::internal(e).into())
 }
 
 /// A 200 HTML page with the security headers, setting the CSRF cookie when
@@ -117,7 +118,7 @@ where
     let s = state.store.clone();
     web::block(move || f(&s))
         .await
-        .map_err(|e| ApiError::from(e).into())
+        .map_err(|e| HttpError::from(e).into())
 }
 
 /// Sessions starred in the browser's agenda, as (conference, id).
@@ -167,6 +168,7 @@ pub(super) fn with_query(path: &str, query: &str) -> String {
 /// An agenda token from the URL; one that cannot be a token is simply
 /// not found, like any unknown one.
 fn agenda_token(raw: &str) -> Result<AgendaToken, PageError> {
-    AgendaToken::parse(raw)
-        .ok_or_else(|| PageError::from(ApiError::not_found("token", "no such agenda")).private())
+    AgendaToken::parse(raw).ok_or_else(|| {
+        PageError::from(HttpError::not_found(Missing::Agenda, "no such agenda")).private()
+    })
 }

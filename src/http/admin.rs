@@ -147,7 +147,7 @@ pub async fn put_session(
     };
     Ok(HttpResponse::build(status).json(serde_json::json!({
         "outcome": outcome,
-        "session": super::api::SessionJson::new(&session, &conf, &state.site.base_url),
+        "session": super::api::SessionJson::new(&session, &conf, &state.site),
     })))
 }
 
@@ -167,6 +167,6 @@ pub async fn cancel_session(
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "outcome": outcome,
-        "session": super::api::SessionJson::new(&session, &conf, &state.site.base_url),
+        "session": super::api::SessionJson::new(&session, &conf, &state.site),
     })))
 }

@@ -14,6 +14,7 @@ use super::error::Missing;
 use super::{conf_slug, read_body, session_id, AppState, HttpError};
 use crate::domain::agenda::{agenda_name, conflicts, proposed_token, AgendaToken, DEFAULT_NAME};
 use crate::domain::schedule::parse_json;
+use crate::domain::urls::webcal;
 
 /// An agenda token from the URL: one that cannot be a token is not found,
 /// like any unknown one.
@@ -30,23 +31,13 @@ struct Links {
 }
 
 fn links(state: &AppState, t: &AgendaToken) -> Links {
-    let feed_url = format!("{}/agendas/{}.ics", state.site.base_url, t.expose());
+    let feed_url = state.site.links().agenda_feed(t, "");
     Links {
         token: t.expose().to_owned(),
         webcal_url: webcal(&feed_url),
-        manage_url: format!("{}/agendas/{}", state.site.base_url, t.expose()),
+        manage_url: state.site.links().agenda(t),
         feed_url,
     }
-}
-
-/// `webcal://…`: the scheme that makes Apple Calendar and Thunderbird offer
-/// to subscribe instead of importing once.
-pub fn webcal(url: &str) -> String {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .unwrap_or(url);
-    format!("webcal://{rest}")
 }
 
 #[derive(Deserialize, Default)]
@@ -109,7 +100,7 @@ pub async fn show(
         .iter()
         .map(|(slug, s)| StarredJson {
             conference: slug,
-            session: SessionJson::new(s, &view.conferences[slug], &state.site.base_url),
+            session: SessionJson::new(s, &view.conferences[slug], &state.site),
         })
         .collect();
     let l = links(&state, &t);

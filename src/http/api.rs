@@ -12,7 +12,7 @@ use super::extract::{ConferencePath, SessionPath};
 use super::feeds::{compress, strong_etag, Variant};
 use super::protocol::if_none_match;
 use super::{AppState, HttpError};
-use crate::domain::{ConferenceRecord, Link, SessionFilter, SessionRecord, Status};
+use crate::domain::{ConferenceRecord, Link, SessionFilter, SessionRecord, Site, Status};
 
 #[derive(Serialize)]
 pub struct ConferenceJson<'a> {
@@ -33,7 +33,7 @@ pub struct ConferenceJson<'a> {
 }
 
 impl<'a> ConferenceJson<'a> {
-    pub fn new(rec: &'a ConferenceRecord, base: &str) -> Self {
+    pub fn new(rec: &'a ConferenceRecord, site: &Site) -> Self {
         let c = &rec.conference;
         ConferenceJson {
             slug: c.slug.as_str(),
@@ -51,8 +51,8 @@ impl<'a> ConferenceJson<'a> {
             start: rec.first_start.map(|t| local_rfc3339(t, c.tz)),
             end: rec.last_end.map(|t| local_rfc3339(t, c.tz)),
             last_modified: utc_rfc3339(rec.last_modified),
-            sessions_url: format!("{base}/api/conferences/{}/sessions", c.slug),
-            feed_url: format!("{base}/conferences/{}/sessions.ics", c.slug),
+            sessions_url: site.links().api_sessions(&c.slug),
+            feed_url: site.links().conference_feed(&c.slug, ""),
         }
     }
 }
@@ -87,7 +87,7 @@ pub struct SessionJson<'a> {
 }
 
 impl<'a> SessionJson<'a> {
-    pub fn new(s: &'a SessionRecord, conf: &ConferenceRecord, base: &str) -> Self {
+    pub fn new(s: &'a SessionRecord, conf: &ConferenceRecord, site: &Site) -> Self {
         let tz = conf.conference.tz;
         let d = &s.data;
         SessionJson {
@@ -107,10 +107,7 @@ impl<'a> SessionJson<'a> {
             sequence: s.sequence,
             created: utc_rfc3339(s.created),
             last_modified: utc_rfc3339(s.last_modified),
-            ics_url: format!(
-                "{base}/conferences/{}/sessions/{}.ics",
-                conf.conference.slug, d.id
-            ),
+            ics_url: site.links().session_feed(&conf.conference.slug, &d.id, ""),
         }
     }
 }
@@ -176,7 +173,7 @@ pub async fn conferences(
     let confs = state.db(|s| s.conferences()).await?;
     let body: Vec<ConferenceJson<'_>> = confs
         .iter()
-        .map(|c| ConferenceJson::new(c, &state.site.base_url))
+        .map(|c| ConferenceJson::new(c, &state.site))
         .collect();
     json_ok(&req, &serde_json::json!({ "conferences": body })).await
 }
@@ -187,7 +184,7 @@ pub async fn conference(
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let conf = state.db(move |s| s.conference(&slug)).await?;
-    json_ok(&req, &ConferenceJson::new(&conf, &state.site.base_url)).await
+    json_ok(&req, &ConferenceJson::new(&conf, &state.site)).await
 }
 
 pub async fn sessions(
@@ -199,7 +196,7 @@ pub async fn sessions(
     let (conf, sessions) = state.db(move |s| s.sessions(&slug, &filter)).await?;
     let list: Vec<SessionJson<'_>> = sessions
         .iter()
-        .map(|s| SessionJson::new(s, &conf, &state.site.base_url))
+        .map(|s| SessionJson::new(s, &conf, &state.site))
         .collect();
     json_ok(
         &req,
@@ -219,9 +216,5 @@ pub async fn session(
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let (conf, session) = state.db(move |s| s.session(&slug, &id)).await?;
-    json_ok(
-        &req,
-        &SessionJson::new(&session, &conf, &state.site.base_url),
-    )
-    .await
+    json_ok(&req, &SessionJson::new(&session, &conf, &state.site)).await
 }

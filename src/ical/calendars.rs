@@ -61,11 +61,7 @@ pub fn conference_calendar<E>(
     // The options too: SOURCE must give back this very feed, and the page
     // hands them on to the feed URL it offers.
     let query = join_query(&filter.canonical(), &options.canonical());
-    let suffix = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
+    let links = site.links();
     let meta = CalendarMeta {
         name: calendar_name(&conf, filter),
         description: format!(
@@ -76,11 +72,8 @@ pub fn conference_calendar<E>(
                 .map(|v| format!(" at {v}"))
                 .unwrap_or_default()
         ),
-        source_url: format!(
-            "{}/conferences/{}/sessions.ics{suffix}",
-            site.base_url, c.slug
-        ),
-        page_url: format!("{}/conferences/{}{suffix}", site.base_url, c.slug),
+        source_url: links.conference_feed(&c.slug, &query),
+        page_url: links.conference(&c.slug, &query),
         tz: c.tz,
         empty_window: conference_window(&conf),
         color: c.color.clone(),
@@ -106,18 +99,8 @@ pub fn session_calendar(
     let meta = CalendarMeta {
         name: format!("{} · {}", c.name, d.title),
         description: format!("{} at {}", d.title, c.name),
-        source_url: format!(
-            "{}/conferences/{}/sessions/{}.ics{}",
-            site.base_url,
-            c.slug,
-            d.id,
-            if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            }
-        ),
-        page_url: feed::session_page_url(&site.base_url, c.slug.as_str(), d.id.as_str()),
+        source_url: site.links().session_feed(&c.slug, &d.id, &query),
+        page_url: site.links().session(&c.slug, &d.id),
         tz: c.tz,
         empty_window: (d.start, d.end),
         color: c.color.clone(),
@@ -154,17 +137,8 @@ pub fn agenda_calendar(
     let meta = CalendarMeta {
         name: name.to_owned(),
         description: format!("{name}: starred sessions, kept up to date by confcal."),
-        source_url: format!(
-            "{}/agendas/{}.ics{}",
-            site.base_url,
-            t.expose(),
-            if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            }
-        ),
-        page_url: format!("{}/agendas/{}", site.base_url, t.expose()),
+        source_url: site.links().agenda_feed(t, &query),
+        page_url: site.links().agenda(t),
         tz,
         empty_window: (view.agenda.created, view.agenda.created),
         // Starred talks of many conferences: no one conference's colour.

@@ -54,10 +54,6 @@ pub fn uid(conference: &str, session: &str, host: &str) -> String {
     format!("{session}.{conference}@{host}")
 }
 
-pub fn session_page_url(base: &str, conference: &str, session: &str) -> String {
-    format!("{base}/conferences/{conference}/sessions/{session}")
-}
-
 /// Renders a whole VCALENDAR from events in memory.
 pub fn render(meta: &CalendarMeta, events: &[Event<'_>], site: &Site) -> Bytes {
     render_with(meta, events, site, FeedOptions::default())
@@ -232,7 +228,7 @@ fn write_event(
     let c = e.conference;
     let s = e.session;
     let d = &s.data;
-    let page = session_page_url(&site.base_url, c.slug.as_str(), d.id.as_str());
+    let page = site.links().session(&c.slug, &d.id);
     w.begin("VEVENT");
     w.raw("UID", &uid(c.slug.as_str(), d.id.as_str(), &site.uid_host));
     let modified = fmt_utc(&s.last_modified);

@@ -13,10 +13,9 @@ use chrono::Datelike;
 use super::security::{self, Privacy};
 use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{day_label, SessionCard};
-use super::{
-    agenda_token, csrf, drop_empty, html, plural, render, store, with_query, Layout, PageError,
-};
+use super::{agenda_token, csrf, drop_empty, html, plural, render, store, Layout, PageError};
 use crate::domain::agenda::{conflicts, AgendaToken, DEFAULT_NAME};
+use crate::domain::urls::{with_query, AgendaForm, LOCAL};
 use crate::domain::FeedOptions;
 use crate::http::{AppState, HttpError};
 use crate::store::StoreError;
@@ -37,7 +36,8 @@ struct AgendaPage {
     sub_heading: &'static str,
     sub_intro: &'static str,
     sub: Subscribe,
-    manage_path: String,
+    rotate_action: String,
+    delete_action: String,
     csrf: String,
     /// Proposed by the rotate form (see [`super::forms::rotate`]); fresh on every view.
     new_token: String,
@@ -59,13 +59,7 @@ pub(super) async fn my_agenda(
     if let Some(t) = security::agenda_token(&req, &state) {
         let hash = t.hash();
         match store(&state, move |s| s.agenda(&hash)).await? {
-            Ok(_) => {
-                return Ok(security::see_other(
-                    &format!("/agendas/{}", t.expose()),
-                    Privacy::Agenda,
-                )
-                .finish())
-            }
+            Ok(_) => return Ok(security::see_other(&LOCAL.agenda(&t), Privacy::Agenda).finish()),
             Err(StoreError::AgendaNotFound) => {}
             Err(e) => return Err(e.into()),
         }
@@ -116,7 +110,7 @@ pub(super) async fn agenda(
         let tz = conf.conference.tz;
         let date = s.data.start.with_timezone(&tz).date_naive();
         let label = format!("{} {}", day_label(date), date.year());
-        let mut card = SessionCard::new(s, conf, &state.site.base_url, true);
+        let mut card = SessionCard::new(s, conf, &state.site, true);
         card.conflicts = overlaps
             .remove(&(slug.as_str(), s.data.id.as_str()))
             .unwrap_or_default();
@@ -138,7 +132,7 @@ pub(super) async fn agenda(
         .name
         .clone()
         .unwrap_or_else(|| DEFAULT_NAME.to_owned());
-    let manage_path = format!("/agendas/{}", t.expose());
+    let manage_path = LOCAL.agenda(&t);
     // The reminder form sends an empty `alarm` for none: tidy the URL.
     let query = drop_empty(req.query_string());
     if query != req.query_string() {
@@ -172,8 +166,9 @@ pub(super) async fn agenda(
             .expose()
             .to_owned(),
         back: manage_path.clone(),
-        star_action: format!("{manage_path}/stars"),
-        manage_path,
+        star_action: LOCAL.agenda_form(&t, AgendaForm::Stars),
+        rotate_action: LOCAL.agenda_form(&t, AgendaForm::Rotate),
+        delete_action: LOCAL.agenda_form(&t, AgendaForm::Delete),
         name,
     };
     Ok(html(render(&page)?, &csrf, &state, Privacy::Agenda))

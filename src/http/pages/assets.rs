@@ -9,6 +9,7 @@ use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
+use crate::domain::urls::LOCAL;
 use crate::http::feeds::{compress, Variant};
 use crate::http::protocol::if_none_match;
 
@@ -31,7 +32,7 @@ impl Asset {
         let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let body = Bytes::from_static(body.as_bytes());
         Asset {
-            path: format!("/assets/{stem}.{hex}.{ext}"),
+            path: LOCAL.asset(format_args!("{stem}.{hex}.{ext}")),
             etag: format!("\"{hex}\""),
             content_type,
             gzip: compress(&body, Variant::Gzip),
@@ -69,7 +70,7 @@ pub static JS: LazyLock<Asset> = LazyLock::new(|| {
 
 /// `GET /assets/{file}`: only the current hashed names exist.
 pub async fn serve(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
-    let wanted = format!("/assets/{file}");
+    let wanted = LOCAL.asset(&*file);
     let Some(asset) = [&*CSS, &*JS].into_iter().find(|a| a.path == wanted) else {
         return HttpResponse::NotFound()
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

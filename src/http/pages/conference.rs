@@ -9,9 +9,10 @@ use askama::Template;
 use super::security::Privacy;
 use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{day_label, SessionCard};
-use super::{csrf, drop_empty, html, plural, render, starred, with_query, Layout, PageError};
+use super::{csrf, drop_empty, html, plural, render, starred, Layout, PageError};
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
+use crate::domain::urls::{with_query, LOCAL};
 use crate::domain::{FeedOptions, SessionFilter, Status};
 use crate::http::extract::ConferencePath;
 use crate::http::AppState;
@@ -58,7 +59,7 @@ struct ConferencePage {
     sessions: Vec<SessionCard>,
     csrf: String,
     back: String,
-    star_action: &'static str,
+    star_action: String,
 }
 
 /// "Day: Friday 9th March", each with the link that removes it (and keeps
@@ -109,7 +110,7 @@ pub(super) async fn conference(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let ConferencePath(slug) = ConferencePath::of(&req)?;
-    let page_path = format!("/conferences/{slug}");
+    let page_path = LOCAL.conference(&slug, "");
     let query = drop_empty(req.query_string());
     // The feed options are not filters, but the page takes them to hand on
     // to the feed URL it offers (the subscribe panel's reminder choice).
@@ -147,7 +148,7 @@ pub(super) async fn conference(
         .iter()
         .map(|s| {
             let key = (c.slug.to_string(), s.data.id.to_string());
-            SessionCard::new(s, &conf, &state.site.base_url, stars.contains(&key))
+            SessionCard::new(s, &conf, &state.site, stars.contains(&key))
         })
         .collect();
     let cancelled = sessions
@@ -237,7 +238,7 @@ pub(super) async fn conference(
         sessions: cards,
         csrf: csrf.token.clone(),
         back: with_query(&page_path, &canonical),
-        star_action: "/agendas/star",
+        star_action: LOCAL.star(),
         path: page_path,
     };
     Ok(html(render(&page)?, &csrf, &state, Privacy::Public))

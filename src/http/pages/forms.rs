@@ -17,6 +17,7 @@ use url::form_urlencoded;
 use super::security::{self, Privacy};
 use super::{agenda_token, PageError};
 use crate::domain::agenda::{proposed_token, star_creating_agenda, AgendaToken, Star, Starred};
+use crate::domain::urls::{card, LOCAL};
 use crate::domain::{ConferenceSlug, SessionId};
 use crate::http::ratelimit::client_ip;
 use crate::http::{conf_slug, read_body, session_id, AppState, HttpError};
@@ -121,8 +122,8 @@ fn star_target(form: &Fields) -> Result<(ConferenceSlug, SessionId, bool), PageE
 /// local path only), at the session's card.
 fn back_to(form: &Fields, conf: &ConferenceSlug, id: &SessionId) -> String {
     match form.get("back").and_then(|b| security::local_path(b)) {
-        Some(b) => format!("{b}#s-{id}"),
-        None => format!("/conferences/{conf}/sessions/{id}"),
+        Some(b) => card(b, id),
+        None => LOCAL.session(conf, id),
     }
 }
 
@@ -181,7 +182,7 @@ pub(super) async fn star_on_agenda(
         .db(move |s| s.set_star(&h, &c, &i, starred, Utc::now()))
         .await
         .map_err(|e| PageError::from(e).private())?;
-    Ok(security::see_other(&format!("/agendas/{}", t.expose()), Privacy::Agenda).finish())
+    Ok(security::see_other(&LOCAL.agenda(&t), Privacy::Agenda).finish())
 }
 
 /// `POST /agendas/{token}/rotate`: a new token; the old one stops working.
@@ -214,11 +215,9 @@ pub(super) async fn rotate(
         .db(move |s| s.rotate_agenda(&oh, &nh, Utc::now()))
         .await
         .map_err(|e| PageError::from(e).private())?;
-    Ok(
-        security::see_other(&format!("/agendas/{}", new.expose()), Privacy::Agenda)
-            .append_header((header::SET_COOKIE, security::agenda_cookie(&state, &new)))
-            .finish(),
-    )
+    Ok(security::see_other(&LOCAL.agenda(&new), Privacy::Agenda)
+        .append_header((header::SET_COOKIE, security::agenda_cookie(&state, &new)))
+        .finish())
 }
 
 /// `POST /agendas/{token}/delete`
@@ -233,7 +232,7 @@ pub(super) async fn delete(
         .db(move |s| s.delete_agenda(&hash))
         .await
         .map_err(|e| PageError::from(e).private())?;
-    let mut res = security::see_other("/agendas", Privacy::Agenda);
+    let mut res = security::see_other(&LOCAL.my_agenda(), Privacy::Agenda);
     if security::agenda_token(&req, &state).as_ref() == Some(&t) {
         res.append_header((header::SET_COOKIE, security::clear_agenda_cookie(&state)));
     }

@@ -7,6 +7,7 @@ use chrono::Datelike;
 use super::security::Privacy;
 use super::view::day_label;
 use super::{csrf, html, render, Layout, PageError};
+use crate::domain::urls::LOCAL;
 use crate::domain::ConferenceRecord;
 use crate::http::AppState;
 
@@ -47,7 +48,7 @@ pub(super) async fn index(
         conferences: confs
             .iter()
             .map(|c| ConferenceItem {
-                path: format!("/conferences/{}", c.conference.slug),
+                path: LOCAL.conference(&c.conference.slug, ""),
                 name: c.conference.name.clone(),
                 venue: c.conference.venue.clone(),
                 dates: conference_dates(c),

@@ -157,14 +157,6 @@ fn drop_empty(query: &str) -> String {
     out.finish()
 }
 
-pub(super) fn with_query(path: &str, query: &str) -> String {
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    }
-}
-
 /// An agenda token from the URL; one that cannot be a token is simply
 /// not found, like any unknown one.
 fn agenda_token(raw: &str) -> Result<AgendaToken, PageError> {

@@ -7,6 +7,7 @@ use askama::Template;
 use super::security::Privacy;
 use super::view::SessionCard;
 use super::{csrf, html, render, starred, Layout, PageError};
+use crate::domain::urls::LOCAL;
 use crate::http::extract::SessionPath;
 use crate::http::AppState;
 
@@ -18,7 +19,7 @@ struct SessionPage {
     s: SessionCard,
     csrf: String,
     back: String,
-    star_action: &'static str,
+    star_action: String,
 }
 
 /// `GET /conferences/{conf}/sessions/{id}`
@@ -32,14 +33,14 @@ pub(super) async fn session(
     let csrf = csrf(&req, &state)?;
     let c = &conf.conference;
     let key = (c.slug.to_string(), session.data.id.to_string());
-    let card = SessionCard::new(&session, &conf, &state.site.base_url, stars.contains(&key));
+    let card = SessionCard::new(&session, &conf, &state.site, stars.contains(&key));
     let page = SessionPage {
         layout: Layout::new(format!("{} · {}", card.title, c.name)),
-        conference_path: format!("/conferences/{}", c.slug),
+        conference_path: LOCAL.conference(&c.slug, ""),
         back: card.page.clone(),
         s: card,
         csrf: csrf.token.clone(),
-        star_action: "/agendas/star",
+        star_action: LOCAL.star(),
     };
     Ok(html(render(&page)?, &csrf, &state, Privacy::Public))
 }

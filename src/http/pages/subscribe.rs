@@ -16,11 +16,11 @@
 //! - Reminders (`alarm=`) are opt-in: a form of plain GET links, no script.
 
 use super::view::encode;
-use super::{store, with_query, PageError};
+use super::{store, PageError};
 use crate::domain::agenda::AgendaToken;
 use crate::domain::feed_options::join_query;
+use crate::domain::urls::webcal;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
-use crate::http::agendas::webcal;
 use crate::http::feeds::{agenda_rendered, conference_rendered};
 use crate::http::AppState;
 use crate::store::StoreError;
@@ -90,22 +90,16 @@ impl FeedTarget {
     async fn url(&self, state: &AppState, options: FeedOptions) -> Result<String, PageError> {
         let opts = options.canonical();
         match self {
-            FeedTarget::Agenda(t) => Ok(with_query(
-                &format!("{}/agendas/{}.ics", state.site.base_url, t.expose()),
-                &opts,
-            )),
+            FeedTarget::Agenda(t) => Ok(state.site.links().agenda_feed(t, &opts)),
             FeedTarget::Conference { slug, filter } => {
                 let query = join_query(&filter.canonical(), &opts);
-                let long = with_query(
-                    &format!("{}/conferences/{slug}/sessions.ics", state.site.base_url),
-                    &query,
-                );
+                let long = state.site.links().conference_feed(slug, &query);
                 if long.len() <= MAX_URL_LEN {
                     return Ok(long);
                 }
                 let s = slug.clone();
                 match store(state, move |st| st.ensure_feed_link(&s, &query)).await? {
-                    Ok(code) => Ok(format!("{}/feeds/{code}.ics", state.site.base_url)),
+                    Ok(code) => Ok(state.site.links().short_feed(&code)),
                     // Out of short addresses (see MAX_FEED_LINKS): the
                     // long one still works everywhere but in Google.
                     Err(StoreError::Limit(_)) => Ok(long),

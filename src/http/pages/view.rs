@@ -6,8 +6,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use url::form_urlencoded::{byte_serialize, Serializer};
 
-use crate::domain::{ConferenceRecord, Link, SessionRecord, Status};
-use crate::ical::feed::{full_location, session_page_url};
+use crate::domain::urls::LOCAL;
+use crate::domain::{ConferenceRecord, Link, SessionRecord, Site, Status};
+use crate::ical::feed::full_location;
 
 /// "9th", "22nd".
 fn ordinal(n: u32) -> String {
@@ -149,11 +150,11 @@ pub struct SessionCard {
 }
 
 impl SessionCard {
-    pub fn new(s: &SessionRecord, conf: &ConferenceRecord, base_url: &str, starred: bool) -> Self {
+    pub fn new(s: &SessionRecord, conf: &ConferenceRecord, site: &Site, starred: bool) -> Self {
         let c = &conf.conference;
         let d = &s.data;
         let loc = full_location(d.room.as_deref(), c.venue.as_deref(), c.address.as_deref());
-        let page_abs = session_page_url(base_url, c.slug.as_str(), d.id.as_str());
+        let page_abs = site.links().session(&c.slug, &d.id);
         let mut details = String::new();
         if !d.speakers.is_empty() {
             details.push_str(&format!("by {}\n\n", d.speakers.join(", ")));
@@ -164,7 +165,7 @@ impl SessionCard {
             conference_name: c.name.clone(),
             id: d.id.to_string(),
             title: d.title.clone(),
-            page: format!("/conferences/{}/sessions/{}", c.slug, d.id),
+            page: LOCAL.session(&c.slug, &d.id),
             speakers: d.speakers.join(", "),
             tracks: d.tracks.clone(),
             blocks: blocks(&d.abstract_),
@@ -185,7 +186,7 @@ impl SessionCard {
             google: google_event(&d.title, d.start, d.end, &details, loc.as_deref(), c.tz),
             location: loc,
             cancelled: s.status == Status::Cancelled,
-            ics: format!("/conferences/{}/sessions/{}.ics", c.slug, d.id),
+            ics: LOCAL.session_feed(&c.slug, &d.id, ""),
             starred,
             conflicts: Vec::new(),
         }

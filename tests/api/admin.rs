@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{doc, fixture, repo_path, spawn_app, spawn_app_with, Options, ADMIN_TOKEN};
+use crate::helpers::{doc, fixture, repo_path, spawn_app, spawn_app_with, ADMIN_TOKEN};
 
 const LA: &str = "America/Los_Angeles";
 
@@ -57,10 +57,7 @@ fn admin_auth() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
 
-    let closed = spawn_app_with(Options {
-        admin: false,
-        ..Options::default()
-    });
+    let closed = spawn_app_with(|s| s.admin_token = None);
     let msg = closed
         .put_schedule(&body)
         .assert_error(403, "authorization");
@@ -256,10 +253,7 @@ fn dst_rules_are_enforced_on_import() {
 
 #[test]
 fn bad_documents_get_json_errors_and_change_nothing() {
-    let app = spawn_app_with(Options {
-        body_limit: 4096,
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.body_limit = 4096);
     let listing = || {
         app.get("/api/conferences/pycon-us-2012/sessions?status=all")
             .text()

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::helpers::{fixture, repo_path, spawn_app_with, Options, TestApp, ADMIN_TOKEN};
+use crate::helpers::{fixture, repo_path, spawn_app_with, TestApp, ADMIN_TOKEN};
 
 /// Small, so "over the limit" needs no megabytes; every legitimate body in
 /// the corpus is far below it.
@@ -296,10 +296,7 @@ fn corpus_has_at_least_fifty_distinct_cases() {
 #[test]
 fn corpus_answers_4xx_json_and_changes_nothing() {
     let explore = std::env::var_os("CORPUS_EXPLORE").is_some();
-    let app = spawn_app_with(Options {
-        body_limit: BODY_LIMIT,
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.body_limit = BODY_LIMIT);
     for name in ["dst-la-2012.json", "lord-howe-2012.json"] {
         assert_eq!(app.put_schedule(&fixture(name)).status, 201, "{name}");
     }

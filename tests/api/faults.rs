@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{repo_path, spawn_app_with, BinaryServer, Options, ADMIN_TOKEN};
+use crate::helpers::{repo_path, spawn_app, spawn_app_with, BinaryServer, ADMIN_TOKEN};
 
 const BIN: &str = env!("CARGO_BIN_EXE_confcal");
 const SEEDED: &str = "seeded the empty database";
@@ -94,10 +94,7 @@ const STAR: &str = "pycon-us-2012/dismantling-jinja";
 /// succeed again.
 #[test]
 fn a_write_lock_held_elsewhere_blocks_writes_but_never_reads() {
-    let app = spawn_app_with(Options {
-        write_timeout_ms: 300,
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.write_timeout_ms = 300);
     let token = new_agenda(&app.base);
     let locker = rusqlite::Connection::open(&app.db).unwrap();
     locker.execute_batch("BEGIN IMMEDIATE").unwrap();
@@ -414,7 +411,7 @@ fn health(base: &str) -> (u16, String) {
 #[test]
 fn healthz_notices_a_database_file_deleted_or_made_read_only() {
     use std::os::unix::fs::PermissionsExt;
-    let app = spawn_app_with(Options::default());
+    let app = spawn_app();
     assert_eq!(health(&app.base).0, 200);
 
     let mode = |m: u32| std::fs::set_permissions(&app.db, std::fs::Permissions::from_mode(m));
@@ -566,7 +563,7 @@ fn a_backup_removes_what_killed_backups_left_and_says_so() {
 /// token still stops working at once.
 #[test]
 fn a_rotation_whose_answer_was_lost_is_retried_safely() {
-    let app = spawn_app_with(Options::default());
+    let app = spawn_app();
     let old = new_agenda(&app.base);
     let star = app.url(&format!("/api/agendas/{old}/sessions/{STAR}"));
     assert_eq!(call("PUT", &star, None).0, 200);

@@ -2,200 +2,19 @@
 //! opt-in reminders, compact feeds and the "Cancelled: " prefix, through
 //! the running app: schedule documents in, feeds, JSON and pages out.
 //!
-//! The small iCalendar reader below is written for these tests (quoted
-//! parameters, RFC 6868 carets, TEXT escapes) and shares no code with
-//! `src/ical`.
+//! The feeds are read with the tests' own strict reader
+//! (`support/ical.rs`: quoted parameters, RFC 6868 carets, TEXT escapes),
+//! which shares no code with `src/ical`.
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, Options, Resp, TestApp};
-
-// ---------------------------------------------------------------------------
-// Reading feeds
-// ---------------------------------------------------------------------------
-
-#[derive(Debug, Clone)]
-struct Prop {
-    name: String,
-    params: Vec<(String, String)>,
-    value: String,
-}
-
-impl Prop {
-    fn parse(line: &str) -> Prop {
-        let mut parts = vec![String::new()];
-        let mut quoted = false;
-        let mut value = None;
-        for (i, c) in line.char_indices() {
-            match c {
-                '"' => {
-                    quoted = !quoted;
-                    parts.last_mut().unwrap().push(c);
-                }
-                ';' if !quoted => parts.push(String::new()),
-                ':' if !quoted => {
-                    value = Some(line[i + 1..].to_owned());
-                    break;
-                }
-                _ => parts.last_mut().unwrap().push(c),
-            }
-        }
-        let name = parts.remove(0);
-        let params = parts
-            .iter()
-            .map(|p| {
-                let (k, v) = p.split_once('=').expect("KEY=VALUE");
-                let v = match v.strip_prefix('"') {
-                    Some(q) => q.strip_suffix('"').expect("closing quote").to_owned(),
-                    None => {
-                        assert!(!v.contains([':', ';', ',']), "unquoted {v:?} in {line}");
-                        v.to_owned()
-                    }
-                };
-                assert!(!v.contains('"'), "DQUOTE inside a parameter value: {line}");
-                (k.to_owned(), carets(&v))
-            })
-            .collect();
-        Prop {
-            name,
-            params,
-            value: value.unwrap_or_else(|| panic!("no ':' in {line:?}")),
-        }
-    }
-
-    fn param(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        let mut out = String::new();
-        let mut chars = self.value.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.next() {
-                    Some('n' | 'N') => out.push('\n'),
-                    Some(e @ ('\\' | ';' | ',')) => out.push(e),
-                    other => panic!("bad escape {other:?} in {:?}", self.value),
-                },
-                _ => out.push(c),
-            }
-        }
-        out
-    }
-}
-
-/// RFC 6868 decoding of a parameter value.
-fn carets(v: &str) -> String {
-    v.replace("^n", "\n").replace("^'", "\"").replace("^^", "^")
-}
-
-/// Content lines, unfolded; every physical line ≤ 75 octets.
-fn lines(body: &[u8]) -> Vec<Prop> {
-    let text = std::str::from_utf8(body).unwrap();
-    for l in text.split_terminator("\r\n") {
-        assert!(l.len() <= 75, "{} octets: {l:?}", l.len());
-    }
-    text.replace("\r\n ", "")
-        .split_terminator("\r\n")
-        .map(Prop::parse)
-        .collect()
-}
-
-/// One VEVENT: its own properties and its VALARMs' properties.
-#[derive(Debug)]
-struct Ev {
-    props: Vec<Prop>,
-    alarms: Vec<Vec<Prop>>,
-}
-
-impl Ev {
-    fn opt(&self, name: &str) -> Option<&Prop> {
-        let found: Vec<&Prop> = self.props.iter().filter(|p| p.name == name).collect();
-        assert!(found.len() <= 1, "{name} twice");
-        found.first().copied()
-    }
-
-    fn get(&self, name: &str) -> &Prop {
-        self.opt(name)
-            .unwrap_or_else(|| panic!("no {name} in {:?}", self.props))
-    }
-
-    fn uid_id(&self) -> String {
-        self.get("UID").value.split('.').next().unwrap().to_owned()
-    }
-}
-
-struct Cal {
-    props: Vec<Prop>,
-    events: Vec<Ev>,
-}
-
-impl Cal {
-    fn get(&self, name: &str) -> Option<&Prop> {
-        self.props.iter().find(|p| p.name == name)
-    }
-
-    fn event(&self, id: &str) -> &Ev {
-        self.events
-            .iter()
-            .find(|e| e.uid_id() == id)
-            .unwrap_or_else(|| panic!("no event {id}"))
-    }
-
-    fn ids(&self) -> Vec<String> {
-        self.events.iter().map(Ev::uid_id).collect()
-    }
-}
-
-fn parse(body: &[u8]) -> Cal {
-    let mut cal = Cal {
-        props: Vec::new(),
-        events: Vec::new(),
-    };
-    let mut stack: Vec<String> = Vec::new();
-    for p in lines(body) {
-        match p.name.as_str() {
-            "BEGIN" => {
-                match p.value.as_str() {
-                    "VEVENT" => cal.events.push(Ev {
-                        props: Vec::new(),
-                        alarms: Vec::new(),
-                    }),
-                    "VALARM" => {
-                        assert_eq!(stack.last().map(String::as_str), Some("VEVENT"));
-                        cal.events.last_mut().unwrap().alarms.push(Vec::new());
-                    }
-                    _ => {}
-                }
-                stack.push(p.value);
-            }
-            "END" => assert_eq!(stack.pop(), Some(p.value)),
-            _ => match stack.last().map(String::as_str) {
-                Some("VCALENDAR") => cal.props.push(p),
-                Some("VEVENT") => cal.events.last_mut().unwrap().props.push(p),
-                Some("VALARM") => cal
-                    .events
-                    .last_mut()
-                    .unwrap()
-                    .alarms
-                    .last_mut()
-                    .unwrap()
-                    .push(p),
-                _ => {}
-            },
-        }
-    }
-    assert!(stack.is_empty());
-    cal
-}
+use crate::helpers::{spawn_app, spawn_app_with, Resp, TestApp};
+use crate::support::ical::Cal;
 
 fn ics(app: &TestApp, path: &str) -> (Resp, Cal) {
     let r = app.get(path);
     assert_eq!(r.status, 200, "{path}: {}", r.text());
-    let cal = parse(&r.body);
+    let cal = Cal::read(&r.body);
     // Every feed also reads with a second parser.
     let text = r.text();
     icalendar::parser::read_calendar(&icalendar::parser::unfold(&text))
@@ -699,10 +518,7 @@ fn changes_reach_calendars() {
 /// Google Calendar's 1,000,000 bytes.
 #[test]
 fn compact_feeds_stay_under_a_megabyte() {
-    let app = spawn_app_with(Options {
-        seed: None,
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.data_dir = None);
     let generated = confcal::generate::generate(&confcal::generate::GenerateArgs {
         sessions: 1_000,
         days: None,
@@ -783,10 +599,7 @@ fn export_import_round_trip() {
     assert_eq!(first["sessions"][1]["kind"], "break");
     assert!(first["sessions"][3].get("kind").is_none());
 
-    let other = spawn_app_with(Options {
-        seed: None,
-        ..Options::default()
-    });
+    let other = spawn_app_with(|s| s.data_dir = None);
     assert_eq!(other.put_schedule(&first).status, 201);
     let store2 = confcal::store::Store::open(&other.db).unwrap();
     let again = confcal::domain::ScheduleDocument::from_schedule(&store2.export(&slug).unwrap());

@@ -25,64 +25,50 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
 }
 
-pub struct Options {
-    pub seed: Option<PathBuf>,
-    pub admin: bool,
-    pub body_limit: usize,
-    /// (agenda creations, unknown tokens) per minute; 0 is off, the default
-    /// here so tests that make many requests are not throttled.
-    pub rate_limits: (u32, u32),
-    /// How long a write waits for the database's write lock before it
-    /// answers 503 (`--write-timeout-ms`).
-    pub write_timeout_ms: u64,
-    /// `--body-timeout-ms`.
-    pub body_timeout_ms: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            seed: Some(repo_path("data")),
-            admin: true,
-            body_limit: 16 * 1024 * 1024,
-            rate_limits: (0, 0),
-            write_timeout_ms: 5_000,
-            body_timeout_ms: 10_000,
-        }
-    }
-}
-
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
 /// The app seeded from `data/` with the admin API on.
 pub fn spawn_app() -> TestApp {
-    spawn_app_with(Options::default())
+    spawn_app_with(|_| {})
 }
 
-pub fn spawn_app_with(opts: Options) -> TestApp {
+/// The app with [`test_settings`] as `change` leaves them.
+pub fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("confcal.db");
-    spawn_on(dir, db, opts)
+    spawn_on(dir, db, change)
+}
+
+/// What the tests start the app with, on the database `db`: port 0,
+/// seeded from `data/`, the admin API on, rate limits off (0, so tests that
+/// make many requests are not throttled), two workers.
+pub fn test_settings(db: PathBuf) -> Settings {
+    Settings {
+        addr: "127.0.0.1:0".into(),
+        db,
+        base_url: None,
+        data_dir: Some(repo_path("data")),
+        admin_token: Some(Secret::new(ADMIN_TOKEN)),
+        body_limit: 16 * 1024 * 1024,
+        feed_cache_mb: 64,
+        agenda_create_per_minute: 0,
+        unknown_token_per_minute: 0,
+        workers: Some(2),
+        write_timeout_ms: 5_000,
+        body_timeout_ms: 10_000,
+    }
 }
 
 /// Starts a server on an existing database file (restarts, crash tests).
-pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
-    let settings = Settings {
-        addr: "127.0.0.1:0".into(),
-        db: db.clone(),
-        base_url: None,
-        data_dir: opts.seed,
-        admin_token: opts.admin.then(|| Secret::new(ADMIN_TOKEN)),
-        body_limit: opts.body_limit,
-        feed_cache_mb: 64,
-        agenda_create_per_minute: opts.rate_limits.0,
-        unknown_token_per_minute: opts.rate_limits.1,
-        workers: Some(2),
-        write_timeout_ms: opts.write_timeout_ms,
-        body_timeout_ms: opts.body_timeout_ms,
-    };
+pub fn spawn_on(
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    change: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = test_settings(db.clone());
+    change(&mut settings);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {

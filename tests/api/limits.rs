@@ -1,13 +1,10 @@
 //! Per-client rate limits on agenda creation and unknown-token lookups.
 
-use crate::helpers::{spawn_app_with, Options};
+use crate::helpers::spawn_app_with;
 
 #[test]
 fn agenda_creation_is_limited_per_client() {
-    let app = spawn_app_with(Options {
-        rate_limits: (3, 0),
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.agenda_create_per_minute = 3);
     for _ in 0..3 {
         assert_eq!(
             app.request("POST", "/api/agendas", &[], Some(b"")).status,
@@ -23,10 +20,7 @@ fn agenda_creation_is_limited_per_client() {
 
 #[test]
 fn unknown_token_lookups_are_limited_and_the_limit_reveals_nothing() {
-    let app = spawn_app_with(Options {
-        rate_limits: (0, 5),
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.unknown_token_per_minute = 5);
     let good = app.request("POST", "/api/agendas", &[], Some(b"")).json()["token"]
         .as_str()
         .unwrap()
@@ -58,10 +52,7 @@ fn concurrent_unknown_token_lookups_stay_within_the_limit() {
     const LIMIT: u32 = 30;
     const CLIENTS: usize = 60;
     const EACH: usize = 3;
-    let app = spawn_app_with(Options {
-        rate_limits: (0, LIMIT),
-        ..Options::default()
-    });
+    let app = spawn_app_with(|s| s.unknown_token_per_minute = LIMIT);
     let start = std::sync::Arc::new(std::sync::Barrier::new(CLIENTS));
     let base = app.base.clone();
     let began = std::time::Instant::now();
@@ -179,10 +170,9 @@ fn status_after_partial_body(app: &crate::helpers::TestApp, head: &str, body: &[
 /// check (no security cookie, another site's `Origin`): 403.
 #[test]
 fn slow_bodies_get_a_408_and_the_server_keeps_accepting() {
-    let app = std::sync::Arc::new(spawn_app_with(Options {
-        body_timeout_ms: 1_000,
-        body_limit: 64 * 1024,
-        ..Options::default()
+    let app = std::sync::Arc::new(spawn_app_with(|s| {
+        s.body_timeout_ms = 1_000;
+        s.body_limit = 64 * 1024;
     }));
     // A well-formed security cookie: the head passes the CSRF checks that
     // need no body, so the body is read (and must arrive in time).

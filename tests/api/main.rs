@@ -21,6 +21,7 @@ mod pages;
 mod secrets;
 mod sessions;
 mod subscribe;
+mod support;
 #[path = "../support/vtimezone_reader.rs"]
 #[allow(dead_code)]
 mod vtimezone_reader;

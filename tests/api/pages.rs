@@ -1,96 +1,10 @@
 //! The HTML pages: rendering, filters, escaping, security headers, CSRF,
 //! the agenda cookie and the star/unstar/rotate/delete forms.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 
-use crate::helpers::{doc, fixture, spawn_app, spawn_app_with, Options, Resp, TestApp};
-
-/// A tiny browser: keeps cookies, never follows redirects (so a 303 and its
-/// `Location` and `Set-Cookie` can be checked), sends forms.
-struct Browser<'a> {
-    app: &'a TestApp,
-    agent: ureq::Agent,
-    cookies: HashMap<String, String>,
-}
-
-impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
-        Browser {
-            app,
-            agent: ureq::AgentBuilder::new().redirects(0).build(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        form: Option<&[(&str, &str)]>,
-    ) -> Resp {
-        let mut req = self.agent.request(method, &self.app.url(path));
-        if !self.cookies.is_empty() {
-            let c: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            req = req.set("Cookie", &c.join("; "));
-        }
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let res = match form {
-            Some(f) => req.send_form(f),
-            None => req.call(),
-        };
-        let resp = Resp::from_result(method, path, res);
-        for (_, c) in resp
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        {
-            let pair = c.split(';').next().unwrap();
-            let (k, v) = pair.split_once('=').unwrap();
-            if c.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), v.to_owned());
-            }
-        }
-        resp
-    }
-
-    fn get(&mut self, path: &str) -> Resp {
-        self.send("GET", path, &[], None)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
-        let origin = self.app.base.clone();
-        self.send("POST", path, &[("Origin", &origin)], Some(form))
-    }
-
-    fn csrf(&self) -> String {
-        self.cookies["confcal_csrf"].clone()
-    }
-
-    fn star(&mut self, conf: &str, id: &str, back: &str) -> Resp {
-        let csrf = self.csrf();
-        self.post(
-            "/agendas/star",
-            &[
-                ("csrf", &csrf),
-                ("conference", conf),
-                ("session", id),
-                ("action", "star"),
-                ("back", back),
-            ],
-        )
-    }
-}
+use crate::helpers::{doc, fixture, spawn_app, spawn_app_with, Resp};
+use crate::support::browser::Browser;
 
 fn set_cookies(r: &Resp) -> Vec<&str> {
     r.headers
@@ -660,9 +574,9 @@ fn assets_are_hashed_and_cached() {
 
 #[test]
 fn pages_obey_the_rate_limits() {
-    let app = spawn_app_with(Options {
-        rate_limits: (2, 3),
-        ..Options::default()
+    let app = spawn_app_with(|s| {
+        s.agenda_create_per_minute = 2;
+        s.unknown_token_per_minute = 3;
     });
     // Agenda creation from the star form counts like the API's.
     for i in 0..3 {

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with, Options, Resp, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Resp, TestApp};
 use crate::pages::href_of;
 
 const GOOGLE: &str = "https://calendar.google.com/calendar/r?cid=";
@@ -52,10 +52,7 @@ fn generated(app: &TestApp, sessions: usize) {
 }
 
 fn no_seed() -> TestApp {
-    spawn_app_with(Options {
-        seed: None,
-        ..Options::default()
-    })
+    spawn_app_with(|s| s.data_dir = None)
 }
 
 #[test]

@@ -19,6 +19,7 @@ use confcal::domain::{
 };
 use confcal::ical::feed::{render, CalendarMeta, Event};
 use confcal::ical::vtimezone::transitions;
+use confcal::ical::writer::representable;
 use reader::Vtimezone;
 
 #[path = "support/vtimezone_reader.rs"]
@@ -136,16 +137,6 @@ fn event_prop<'a>(lines: &'a [String], name: &str) -> (&'a str, &'a str) {
             (prop == name).then_some((head, value))
         })
         .unwrap_or_else(|| panic!("no {name} in the VEVENT"))
-}
-
-/// What TEXT can carry of `s`: CRLF and CR become LF, and the controls
-/// RFC 5545 forbids (U+0000–U+001F except tab and LF, U+007F) are gone.
-fn representable(s: &str) -> String {
-    s.replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .chars()
-        .filter(|&c| c == '\t' || c == '\n' || !(c < ' ' || c == '\u{7f}'))
-        .collect()
 }
 
 /// Text that stresses escaping and folding: escapes, line breaks, controls,

@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use confcal::ical::writer::{unescape_text, unfold, IcalWriter};
+use confcal::ical::writer::{representable, unescape_text, unfold, IcalWriter};
 
 /// Property names of every length class the feeds use, including one with
 /// a parameter long enough to need folding itself.
@@ -20,15 +20,6 @@ const NAMES: &[&str] = &[
     "LOCATION;LANGUAGE=en",
     "X-CONFCAL-A-VERY-LONG-PROPERTY-NAME;X-PARAM=\"a quoted parameter value, long enough to fold\"",
 ];
-
-/// What TEXT can carry of `s` (RFC 5545 §3.3.11).
-fn representable(s: &str) -> String {
-    s.replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .chars()
-        .filter(|&c| c == '\t' || c == '\n' || !(c < ' ' || c == '\u{7f}'))
-        .collect()
-}
 
 /// A strict reader that fails on a dangling or unknown escape: applied to
 /// one physical line at a time it catches a fold inside an escape pair.

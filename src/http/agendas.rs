@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::api::SessionJson;
 use super::error::Missing;
+use super::extract::AgendaPath;
 use super::{conf_slug, read_body, session_id, AppState, HttpError};
 use crate::domain::agenda::{agenda_name, conflicts, proposed_token, AgendaToken, DEFAULT_NAME};
 use crate::domain::schedule::parse_json;
@@ -18,7 +19,7 @@ use crate::domain::urls::webcal;
 
 /// An agenda token from the URL: one that cannot be a token is not found,
 /// like any unknown one.
-pub(crate) fn token(raw: &str) -> Result<AgendaToken, HttpError> {
+fn token(raw: &str) -> Result<AgendaToken, HttpError> {
     AgendaToken::parse(raw).ok_or_else(|| HttpError::not_found(Missing::Agenda, "no such agenda"))
 }
 
@@ -90,9 +91,8 @@ struct StarredJson<'a> {
 /// `GET /api/agendas/{token}`
 pub async fn show(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    AgendaPath(t): AgendaPath,
 ) -> Result<HttpResponse, HttpError> {
-    let t = token(&path)?;
     let hash = t.hash();
     let view = state.db(move |s| s.agenda(&hash)).await?;
     let sessions: Vec<StarredJson<'_>> = view
@@ -154,10 +154,9 @@ struct Rotation {
 /// Without one the server picks the token, and a lost answer loses it.
 pub async fn rotate(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    AgendaPath(old): AgendaPath,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let old = token(&path)?;
     let body = read_body(payload, 4096).await?;
     let asked: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
@@ -180,9 +179,9 @@ pub async fn rotate(
 /// `DELETE /api/agendas/{token}`
 pub async fn delete(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    AgendaPath(t): AgendaPath,
 ) -> Result<HttpResponse, HttpError> {
-    let hash = token(&path)?.hash();
+    let hash = t.hash();
     state.db(move |s| s.delete_agenda(&hash)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

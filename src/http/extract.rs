@@ -1,6 +1,8 @@
 //! What a URL names, as extractors: a handler that takes a
-//! [`ConferencePath`] or a [`SessionPath`] gets ids that are valid, and an
-//! id that cannot exist is answered as not found before the handler runs.
+//! [`ConferencePath`], a [`SessionPath`] or an [`AgendaPath`] gets ids that
+//! are valid, and an id that cannot exist is answered as not found before
+//! the handler runs (an agenda token that cannot be one, like any unknown
+//! token: [`Missing::Agenda`], which the unknown-token limit counts).
 //! (The pages, which answer in HTML, call [`SessionPath::of`] and friends
 //! themselves.)
 
@@ -11,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{conf_slug, session_id, HttpError, Missing};
+use crate::domain::agenda::AgendaToken;
 use crate::domain::{ConferenceSlug, SessionId};
 
 /// The conference of a route's `{conf}`.
@@ -21,6 +24,9 @@ pub struct SessionPath {
     pub slug: ConferenceSlug,
     pub id: SessionId,
 }
+
+/// The agenda of a route's `{token}`.
+pub struct AgendaPath(pub AgendaToken);
 
 /// The route's parameters, decoded exactly as `web::Path` decodes them.
 fn params<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, HttpError> {
@@ -38,6 +44,20 @@ struct ConfParam {
 struct SessionParams {
     conf: String,
     id: String,
+}
+
+#[derive(Deserialize)]
+struct TokenParam {
+    token: String,
+}
+
+impl AgendaPath {
+    pub fn of(req: &HttpRequest) -> Result<Self, HttpError> {
+        let p: TokenParam = params(req)?;
+        AgendaToken::parse(&p.token)
+            .map(AgendaPath)
+            .ok_or_else(|| HttpError::not_found(Missing::Agenda, "no such agenda"))
+    }
 }
 
 impl ConferencePath {
@@ -58,6 +78,15 @@ impl SessionPath {
 }
 
 impl FromRequest for ConferencePath {
+    type Error = HttpError;
+    type Future = Ready<Result<Self, HttpError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut dev::Payload) -> Self::Future {
+        ready(Self::of(req))
+    }
+}
+
+impl FromRequest for AgendaPath {
     type Error = HttpError;
     type Future = Ready<Result<Self, HttpError>>;
 

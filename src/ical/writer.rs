@@ -411,6 +411,19 @@ pub fn escape_text_into(s: &str, out: &mut String) {
     });
 }
 
+/// What a TEXT value (or a parameter value) can carry of `s`, so what a
+/// reader gets back of what was written: CRLF and CR become LF, and the
+/// controls RFC 5545 forbids (U+0000–U+001F except tab and LF, U+007F)
+/// are gone. The writer's contract, which its tests, the property tests
+/// and the fuzz targets check it against.
+pub fn representable(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|&c| c == '\t' || c == '\n' || !(c < ' ' || c == '\u{7f}'))
+        .collect()
+}
+
 /// Unfolds an iCalendar stream: every CRLF followed by one space or tab is
 /// removed (RFC 5545 §3.1). Other line breaks are kept.
 pub fn unfold(s: &str) -> String {
@@ -766,15 +779,6 @@ mod tests {
         prop::collection::vec(ch, 0..300).prop_map(|v| v.into_iter().collect())
     }
 
-    /// What a TEXT value is expected to read back as.
-    fn normalised(s: &str) -> String {
-        s.replace("\r\n", "\n")
-            .replace('\r', "\n")
-            .chars()
-            .filter(|&c| c == '\t' || c == '\n' || !(c < ' ' || c == '\x7f'))
-            .collect()
-    }
-
     /// Checks a single folded content line: each physical line is valid
     /// UTF-8 on its own (no character cut by a fold), continuation lines are
     /// non-empty, and no fold falls between a backslash and the character it
@@ -821,7 +825,7 @@ mod tests {
             let name = "N".repeat(name_len);
             let out = text_line(&name, &value);
             assert_well_formed(&out);
-            prop_assert_eq!(read_back(&out), normalised(&value));
+            prop_assert_eq!(read_back(&out), representable(&value));
 
             check_fold_points(&out, name.len() + 1)?;
         }
@@ -845,7 +849,7 @@ mod tests {
             prop_assert!(!inner.contains('"'));
             // RFC 5545 CONTROL is ASCII's; C1 characters are NON-US-ASCII, allowed.
             prop_assert!(!inner.chars().any(|c| c.is_ascii_control() && c != '\t'));
-            prop_assert_eq!(decode_param(inner), normalised(&v));
+            prop_assert_eq!(decode_param(inner), representable(&v));
         }
 
         #[test]
@@ -882,7 +886,7 @@ mod tests {
             let want: Vec<String> = if values.is_empty() {
                 vec![String::new()]
             } else {
-                values.iter().map(|v| normalised(v)).collect()
+                values.iter().map(|v| representable(v)).collect()
             };
             prop_assert_eq!(got, want);
         }

@@ -1,5 +1,6 @@
-//! Store calls for operators: health, statistics, the WAL checkpoint at
-//! shutdown, online backups and schedule export.
+//! Online backups (`confcal backup`): a consistent copy of the database
+//! written while the server may be running, renamed into place, and the
+//! cleaning up of what a killed backup left behind.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,171 +9,7 @@ use std::time::Duration;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Status, Store, StoreError};
-use crate::domain::{ConferenceSlug, Schedule, SessionFilter};
-
-/// What a WAL checkpoint did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Every frame is in the database file (and, for TRUNCATE, the WAL is
-    /// empty).
-    pub complete: bool,
-    /// Frames in the WAL before it was reset (0 after a complete TRUNCATE).
-    pub wal_frames: i64,
-    /// Frames copied into the database file.
-    pub copied: i64,
-}
-
-/// What `/metrics` reports about the data.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DbStats {
-    pub conferences: i64,
-    pub sessions_confirmed: i64,
-    pub sessions_cancelled: i64,
-    pub agendas: i64,
-    /// `page_count * page_size` of the main file plus the WAL file's size.
-    pub size_bytes: u64,
-}
-
-impl Store {
-    /// One round trip through the pool: `SELECT 1`.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        // Reads the schema page, so a database file that became unreadable
-        // fails here, not only a pool that cannot hand out a connection.
-        let tables: i64 =
-            self.conn()?
-                .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-        debug_assert!(tables > 0);
-        Ok(())
-    }
-
-    /// Counts and size, read in one snapshot.
-    pub fn stats(&self) -> Result<DbStats, StoreError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
-        let mut stats = DbStats {
-            conferences: tx.query_row("SELECT count(*) FROM conferences", [], |r| r.get(0))?,
-            agendas: tx.query_row("SELECT count(*) FROM agendas", [], |r| r.get(0))?,
-            ..DbStats::default()
-        };
-        {
-            let mut stmt =
-                tx.prepare_cached("SELECT status, count(*) FROM sessions GROUP BY status")?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let status: String = row.get(0)?;
-                let n: i64 = row.get(1)?;
-                match status.as_str() {
-                    s if s == Status::Confirmed.as_str() => stats.sessions_confirmed = n,
-                    s if s == Status::Cancelled.as_str() => stats.sessions_cancelled = n,
-                    _ => {}
-                }
-            }
-        }
-        let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-        let page_size: i64 = tx.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        let wal = main_file(&tx)?
-            .and_then(|p| fs::metadata(wal_path(&p)).ok())
-            .map_or(0, |m| m.len());
-        drop(tx);
-        stats.size_bytes = (pages.max(0) as u64) * (page_size.max(0) as u64) + wal;
-        Ok(stats)
-    }
-
-    /// Copies every page of the WAL back into the database file and
-    /// truncates the WAL to zero bytes, or fails saying it could not.
-    pub fn checkpoint(&self) -> Result<(), StoreError> {
-        let c = self.checkpoint_within(Duration::from_secs(10))?;
-        if c.complete {
-            Ok(())
-        } else {
-            Err(StoreError::Busy(format!(
-                "the WAL checkpoint could not finish: {} of {} frames copied",
-                c.copied, c.wal_frames
-            )))
-        }
-    }
-
-    /// `PRAGMA wal_checkpoint(TRUNCATE)` waiting at most `wait` for other
-    /// connections (another process's read transaction, a long query):
-    /// past it SQLite goes on as a passive checkpoint, copying every frame
-    /// no reader still needs, and returns. So a stop that checkpoints never
-    /// waits longer than `wait` whatever other processes do; what is left
-    /// in the WAL is not lost, only copied at the next open.
-    ///
-    /// Runs on the probe connection: no pooled connection is needed, so a
-    /// pool held by long queries or a long write cannot delay it.
-    pub fn checkpoint_within(&self, wait: Duration) -> Result<Checkpoint, StoreError> {
-        self.checkpoint_mode("TRUNCATE", wait)
-    }
-
-    /// `PRAGMA wal_checkpoint(PASSIVE)`: copies what it can without waiting
-    /// for anyone (see [`Store::health`]).
-    pub(super) fn checkpoint_passive(&self) -> Result<Checkpoint, StoreError> {
-        self.checkpoint_mode("PASSIVE", Duration::ZERO)
-    }
-
-    fn checkpoint_mode(&self, mode: &str, wait: Duration) -> Result<Checkpoint, StoreError> {
-        let conn = self.probe.lock().unwrap_or_else(|e| e.into_inner());
-        conn.busy_timeout(wait)?;
-        let row = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        });
-        // The probe's own reads wait as every reader does.
-        conn.busy_timeout(super::READ_BUSY_TIMEOUT)?;
-        let (busy, log, done) = match row {
-            // Another connection (another server on the same file, say) is
-            // checkpointing right now: SQLite answers SQLITE_BUSY at once
-            // rather than in the result row. Not done yet, like busy = 1.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
-            {
-                (1, -1, -1)
-            }
-            row => row?,
-        };
-        Ok(Checkpoint {
-            complete: busy == 0 && log == done,
-            wal_frames: log,
-            copied: done,
-        })
-    }
-
-    /// A conference as a schedule: its confirmed sessions in start order
-    /// (cancelled sessions have no place in a schedule document).
-    pub fn export(&self, slug: &ConferenceSlug) -> Result<Schedule, StoreError> {
-        let mut sessions = Vec::new();
-        let conf = self.each_session(slug, &SessionFilter::default(), |_, s| {
-            if s.status == Status::Confirmed {
-                sessions.push(s.data);
-            }
-        })?;
-        Ok(Schedule {
-            conference: conf.conference,
-            sessions,
-        })
-    }
-}
-
-/// The path of the main database file of `conn` (`None` for in-memory).
-fn main_file(conn: &Connection) -> Result<Option<PathBuf>, rusqlite::Error> {
-    let file: Option<String> = conn.query_row(
-        "SELECT file FROM pragma_database_list WHERE name = 'main'",
-        [],
-        |r| r.get(0),
-    )?;
-    Ok(file.filter(|f| !f.is_empty()).map(PathBuf::from))
-}
-
-fn wal_path(db: &Path) -> PathBuf {
-    let mut s = db.as_os_str().to_owned();
-    s.push("-wal");
-    PathBuf::from(s)
-}
+use super::StoreError;
 
 /// How [`backup`] paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -460,6 +297,8 @@ fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<(i32, u32), Store
 
 #[cfg(test)]
 mod tests {
+    use super::super::stats::wal_path;
+    use super::super::Store;
     use super::*;
 
     #[test]

@@ -15,10 +15,13 @@
 
 mod agendas;
 mod backup;
+mod checkpoint;
+mod export;
 mod feed_links;
 mod files;
 mod migrations;
 mod queries;
+mod stats;
 mod sync;
 
 use std::path::Path;
@@ -30,10 +33,12 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 pub use agendas::{RotateOutcome, MAX_STARS};
-pub use backup::{backup, BackupOptions, BackupReport, Checkpoint, DbStats};
+pub use backup::{backup, BackupOptions, BackupReport};
+pub use checkpoint::Checkpoint;
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
 pub use queries::Facets;
+pub use stats::DbStats;
 pub use sync::{Outcome, SyncReport};
 
 /// The records the store returns are the domain's (so that what renders

@@ -18,7 +18,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Transaction};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Transaction};
 use serde::Serialize;
 
 use super::queries::{conference_by_slug, session_by_slug, session_row, SESSION_COLUMNS};
@@ -114,14 +115,9 @@ impl Store {
         session: &SessionData,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        self.write(|tx| {
-            let (conf_id, _) = conference_by_slug(tx, slug)?;
+        self.write_one_session(slug, now, |tx, conf_id| {
             let old = session_by_slug(tx, conf_id, &session.id)?;
-            let outcome = write_session(tx, conf_id, session, old, false, now)?;
-            if outcome != Outcome::Unchanged {
-                bump_conference(tx, conf_id, now)?;
-            }
-            Ok(outcome)
+            write_session(tx, conf_id, session, old, false, now)
         })
     }
 
@@ -132,20 +128,36 @@ impl Store {
         id: &SessionId,
         now: DateTime<Utc>,
     ) -> Result<Outcome, StoreError> {
-        self.write(|tx| {
-            let (conf_id, _) = conference_by_slug(tx, slug)?;
+        self.write_one_session(slug, now, |tx, conf_id| {
             let rec =
                 session_by_slug(tx, conf_id, id)?.ok_or_else(|| StoreError::SessionNotFound {
                     conference: slug.to_string(),
                     session: id.to_string(),
                 })?;
-            Ok(if rec.status == Status::Cancelled {
-                Outcome::Unchanged
-            } else {
-                cancel(tx, conf_id, id, now)?;
+            if rec.status == Status::Cancelled {
+                return Ok(Outcome::Unchanged);
+            }
+            cancel(tx, conf_id, id, now)?;
+            Ok(Outcome::Cancelled)
+        })
+    }
+
+    /// A write to one session of the conference `slug` (`f` is given the
+    /// conference's row id), in one transaction that also moves the
+    /// conference's version when the write changed anything.
+    fn write_one_session(
+        &self,
+        slug: &ConferenceSlug,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&Transaction<'_>, i64) -> Result<Outcome, StoreError>,
+    ) -> Result<Outcome, StoreError> {
+        self.write(|tx| {
+            let (conf_id, _) = conference_by_slug(tx, slug)?;
+            let outcome = f(tx, conf_id)?;
+            if outcome != Outcome::Unchanged {
                 bump_conference(tx, conf_id, now)?;
-                Outcome::Cancelled
-            })
+            }
+            Ok(outcome)
         })
     }
 }
@@ -220,17 +232,9 @@ fn upsert_conference(
                     "UPDATE conferences SET name = ?2, timezone = ?3, venue = ?4, url = ?5, \
                      address = ?6, geo_lat = ?7, geo_lon = ?8, color = ?9 WHERE id = ?1",
                 )?
-                .execute(params![
-                    id,
-                    c.name,
-                    c.tz.name(),
-                    c.venue,
-                    c.url,
-                    c.address,
-                    c.geo.map(|g| g.lat()),
-                    c.geo.map(|g| g.lon()),
-                    c.color
-                ])?;
+                .execute(params_from_iter(
+                    std::iter::once(Value::from(id)).chain(conference_columns(c)),
+                ))?;
                 // A change to the conference alone (its name) still changes
                 // every feed's header, so the version must move.
                 bump_conference(tx, id, now)?;
@@ -239,27 +243,37 @@ fn upsert_conference(
         }
         Err(StoreError::ConferenceNotFound(_)) => {
             tx.prepare_cached(
-                "INSERT INTO conferences (slug, name, timezone, venue, url, created, last_modified, \
-                 address, geo_lat, geo_lon, color) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO conferences (slug, name, timezone, venue, url, address, geo_lat, \
+                 geo_lon, color, created, last_modified) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
             )?
-            .execute(params![
-                c.slug.as_str(),
-                c.name,
-                c.tz.name(),
-                c.venue,
-                c.url,
-                to_ts(now),
-                c.address,
-                c.geo.map(|g| g.lat()),
-                c.geo.map(|g| g.lon()),
-                c.color
-            ])?;
+            .execute(params_from_iter(
+                std::iter::once(Value::from(c.slug.to_string()))
+                    .chain(conference_columns(c))
+                    .chain([Value::from(to_ts(now))]),
+            ))?;
             report.conference_created = true;
             Ok((tx.last_insert_rowid(), false))
         }
         Err(e) => Err(e),
     }
+}
+
+/// A conference's own columns, `?2` to `?9` of both the statement that
+/// inserts it and the one that updates it.
+fn conference_columns(c: &Conference) -> [Value; 8] {
+    let text = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Text);
+    let number = |v: Option<f64>| v.map_or(Value::Null, Value::Real);
+    [
+        Value::Text(c.name.clone()),
+        Value::Text(c.tz.name().to_owned()),
+        text(&c.venue),
+        text(&c.url),
+        text(&c.address),
+        number(c.geo.map(|g| g.lat())),
+        number(c.geo.map(|g| g.lon())),
+        text(&c.color),
+    ]
 }
 
 fn write_session(
@@ -270,64 +284,49 @@ fn write_session(
     touch: bool,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
+    let created = match old {
+        None => true,
+        Some(old) if old.data == *s && old.status == Status::Confirmed && !touch => {
+            return Ok(Outcome::Unchanged)
+        }
+        Some(_) => false,
+    };
+    // Both statements number the same values the same way.
+    let sql = if created {
+        "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
+         room, tracks, abstract, notes, url, status, sequence, created, last_modified, \
+         kind, links) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'confirmed', 0, ?12, ?12, \
+         ?13, ?14)"
+    } else {
+        "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
+         room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
+         kind = ?13, links = ?14, status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
+         WHERE conference_id = ?1 AND slug = ?2"
+    };
     let json = |v: &Vec<String>| serde_json::to_string(v).expect("strings serialise");
     let links = serde_json::to_string(&s.links).expect("links serialise");
-    match old {
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
-                 room, tracks, abstract, notes, url, status, sequence, created, last_modified, \
-                 kind, links) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'confirmed', 0, ?12, ?12, \
-                 ?13, ?14)",
-            )?
-            .execute(params![
-                conf_id,
-                s.id.as_str(),
-                s.title,
-                json(&s.speakers),
-                to_ts(s.start),
-                to_ts(s.end),
-                s.room,
-                json(&s.tracks),
-                s.abstract_,
-                s.notes,
-                s.url,
-                to_ts(now),
-                s.kind,
-                links
-            ])?;
-            Ok(Outcome::Created)
-        }
-        Some(old) if old.data == *s && old.status == Status::Confirmed && !touch => {
-            Ok(Outcome::Unchanged)
-        }
-        Some(_) => {
-            tx.prepare_cached(
-                "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
-                 room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
-                 kind = ?13, links = ?14, status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
-                 WHERE conference_id = ?1 AND slug = ?2",
-            )?
-            .execute(params![
-                conf_id,
-                s.id.as_str(),
-                s.title,
-                json(&s.speakers),
-                to_ts(s.start),
-                to_ts(s.end),
-                s.room,
-                json(&s.tracks),
-                s.abstract_,
-                s.notes,
-                s.url,
-                to_ts(now),
-                s.kind,
-                links
-            ])?;
-            Ok(Outcome::Updated)
-        }
-    }
+    tx.prepare_cached(sql)?.execute(params![
+        conf_id,
+        s.id.as_str(),
+        s.title,
+        json(&s.speakers),
+        to_ts(s.start),
+        to_ts(s.end),
+        s.room,
+        json(&s.tracks),
+        s.abstract_,
+        s.notes,
+        s.url,
+        to_ts(now),
+        s.kind,
+        links
+    ])?;
+    Ok(if created {
+        Outcome::Created
+    } else {
+        Outcome::Updated
+    })
 }
 
 fn cancel(

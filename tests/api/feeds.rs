@@ -1,4 +1,4 @@
-//! The iCalendar feeds of issue 3, read back from the running app: RFC 5545
+//! The iCalendar feeds, read back from the running app: RFC 5545
 //! structure and TEXT escaping, headers and revalidation, errors, event
 //! instants read with the feed's *own* VTIMEZONE, the served VTIMEZONE
 //! against chrono-tz, the update flow, UIDs, and a second reader (the
@@ -254,8 +254,11 @@ fn event_titled<'a>(cal: &'a Comp, title: &str) -> &'a Comp {
     found[0]
 }
 
-/// Fetches one feed and checks everything issue 3 asks of its content
-/// against the JSON API; returns the parsed calendar.
+/// Fetches one feed and checks what a feed must carry, against the JSON
+/// API: the calendar's properties (name, description, refresh interval,
+/// its own URL as SOURCE), a VTIMEZONE for every TZID used, and one VEVENT
+/// per session the filter selects with its text, location, categories,
+/// status, sequence and change times; returns the parsed calendar.
 fn check_feed(app: &TestApp, slug: &str, query: &str) -> Comp {
     let path = feed_path(slug, query);
     let r = get_ics(app, &path);

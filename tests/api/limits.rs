@@ -91,9 +91,9 @@ fn concurrent_unknown_token_lookups_stay_within_the_limit() {
     );
 }
 
-/// The search amplification of issue 12: 50 `q` values of 200 characters,
-/// every word a prefix term over the index of all conferences, cost
-/// seconds of database time each. Now the terms are bounded (values, words,
+/// Search amplification: 50 `q` values of 200 characters, every word a
+/// prefix term over the index of all conferences, once cost seconds of
+/// database time each. Now the terms are bounded (values, words,
 /// word length) and such a query is a 400 naming `q` before it reaches the
 /// database; sixteen clients sending it at once leave `/healthz` answering.
 #[test]

@@ -1,6 +1,6 @@
 // End-to-end: the real confcal binary (started by scripts/e2e, URL in
 // CONFCAL_URL) driven by Debian's headless Chromium through playwright-core.
-// The issue 5 flow: filter by day and room with the form, see exactly the
+// The pages' main flow: filter by day and room with the form, see exactly the
 // right sessions, follow the subscribe link and get a feed with exactly
 // those sessions, download one talk's .ics, star two talks, open the agenda
 // page and see them and its subscribe link. Also: the same without

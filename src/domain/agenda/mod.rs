@@ -4,7 +4,7 @@
 //!   a client may propose
 //! - [`naming`]: what an agenda may be called, and what it is called
 //!   without a name
-//! - [`conflicts`]: which starred sessions overlap
+//! - [`mod@conflicts`]: which starred sessions overlap
 //! - [`starring`]: star from any page, creating the agenda on first use
 
 pub mod conflicts;

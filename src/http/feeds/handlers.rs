@@ -13,9 +13,8 @@ use super::representation::Rendered;
 use super::respond::respond;
 use crate::domain::agenda::AgendaToken;
 use crate::domain::{ConferenceSlug, FeedOptions, SessionFilter};
-use crate::http::agendas::token;
 use crate::http::error::Missing;
-use crate::http::extract::{ConferencePath, SessionPath};
+use crate::http::extract::{AgendaPath, ConferencePath, SessionPath};
 use crate::http::{AppState, HttpError};
 use crate::ical::calendars::{agenda_calendar, conference_calendar, session_calendar, Calendar};
 use crate::store::is_feed_code;
@@ -138,10 +137,9 @@ pub async fn session_ics(
 /// `GET|HEAD /agendas/{token}.ics`
 pub async fn agenda_feed(
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    AgendaPath(t): AgendaPath,
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
-    let t = token(&path)?;
     let options =
         FeedOptions::from_options_query(req.query_string()).map_err(HttpError::unreadable)?;
     let rendered = agenda_rendered(&state, t, options).await?;

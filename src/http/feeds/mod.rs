@@ -10,8 +10,8 @@
 //!   in it)
 //! - [`representation`]: a rendered feed with its ETags and compressed
 //!   variants, and which coding a client gets
-//! - [`compress`]: gzip and brotli in fixed chunks, streamed or in one go
-//! - [`respond`]: the 200 or 304, streamed or in slices
+//! - [`mod@compress`]: gzip and brotli in fixed chunks, streamed or in one go
+//! - [`mod@respond`]: the 200 or 304, streamed or in slices
 //! - [`conditional`]: `If-None-Match` and `If-Modified-Since`
 //!
 //! The calendars themselves are built in [`crate::ical::calendars`]. All

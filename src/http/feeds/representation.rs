@@ -124,7 +124,7 @@ impl Variant {
     /// The tag of this coding of the body whose identity tag is
     /// `identity` (`"…"` → `"…-gzip"`): each coding is its own
     /// representation with its own strong tag (RFC 9110 §8.8.3), and since
-    /// the compressor's settings are fixed (see [`super::compress`]), the
+    /// the compressor's settings are fixed (see [`mod@super::compress`]), the
     /// same body always gives the same compressed bytes.
     pub fn etag(self, identity: &str) -> String {
         match self.suffix() {

@@ -83,10 +83,9 @@ pub(super) async fn my_agenda(
 /// `GET /agendas/{token}`
 pub(super) async fn agenda(
     state: web::Data<AppState>,
-    path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let t = agenda_token(&path)?;
+    let t = agenda_token(&req)?;
     let hash = t.hash();
     let view = state
         .db(move |s| s.agenda(&hash))

@@ -67,7 +67,7 @@ impl FromRequest for AgendaForm {
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let (req, payload) = (req.clone(), payload.take());
         Box::pin(async move {
-            let token = agenda_token(req.match_info().get("token").unwrap_or_default())?;
+            let token = agenda_token(&req)?;
             let fields = read_checked_form(&req, payload, Privacy::Agenda).await?;
             Ok(AgendaForm { token, fields })
         })

@@ -19,7 +19,7 @@
 //! - [`view`]: what the templates show, computed from stored records
 //!
 //! This file holds the route table and what every page shares: the frame
-//! ([`Layout`]), rendering, and the 200 answer with its headers.
+//! (`Layout`), rendering, and the 200 answer with its headers.
 //!
 //! Every page works without JavaScript. Templates live in `templates/` and
 //! are compiled into the binary by askama, which HTML-escapes every value.
@@ -46,7 +46,7 @@ use url::form_urlencoded;
 
 pub use self::error::PageError;
 use self::security::{Csrf, Privacy};
-use super::error::Missing;
+use super::extract::AgendaPath;
 use super::{AppState, HttpError};
 use crate::domain::agenda::AgendaToken;
 use crate::store::StoreError;
@@ -157,10 +157,10 @@ fn drop_empty(query: &str) -> String {
     out.finish()
 }
 
-/// An agenda token from the URL; one that cannot be a token is simply
-/// not found, like any unknown one.
-fn agenda_token(raw: &str) -> Result<AgendaToken, PageError> {
-    AgendaToken::parse(raw).ok_or_else(|| {
-        PageError::from(HttpError::not_found(Missing::Agenda, "no such agenda")).private()
-    })
+/// The agenda token of the URL's `{token}`; one that cannot be a token is
+/// simply not found, like any unknown one (see [`AgendaPath`]).
+fn agenda_token(req: &HttpRequest) -> Result<AgendaToken, PageError> {
+    AgendaPath::of(req)
+        .map(|AgendaPath(t)| t)
+        .map_err(|e| PageError::from(e).private())
 }

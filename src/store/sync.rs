@@ -137,7 +137,7 @@ impl Store {
             if rec.status == Status::Cancelled {
                 return Ok(Outcome::Unchanged);
             }
-            cancel(tx, conf_id, id, now)?;
+            bump(tx, conf_id, id, now, true)?;
             Ok(Outcome::Cancelled)
         })
     }
@@ -194,10 +194,10 @@ fn sync_one(
     for rec in gone {
         let id = rec.data.id.to_string();
         if rec.status == Status::Confirmed {
-            cancel(tx, conf_id, &rec.data.id, now)?;
+            bump(tx, conf_id, &rec.data.id, now, true)?;
             report.cancelled.push(id);
         } else if touch_all {
-            bump(tx, conf_id, &rec.data.id, now)?;
+            bump(tx, conf_id, &rec.data.id, now, false)?;
             report.updated.push(id);
         } else {
             report.unchanged.push(id);
@@ -329,38 +329,22 @@ fn write_session(
     })
 }
 
-fn cancel(
-    tx: &Transaction<'_>,
-    conf_id: i64,
-    id: &SessionId,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "UPDATE sessions SET status = ?3, sequence = sequence + 1, last_modified = max(?4, last_modified) \
-         WHERE conference_id = ?1 AND slug = ?2",
-    )?
-    .execute(params![
-        conf_id,
-        id.as_str(),
-        Status::Cancelled.as_str(),
-        to_ts(now)
-    ])?;
-    Ok(())
-}
-
-/// Marks a session changed without changing its stored content (its
-/// rendering changed because the conference's zone or place did).
+/// Moves a session's `sequence` and `last_modified` on without changing its
+/// content: to cancel it (`cancelled`), or because its rendering changed
+/// with the conference's zone or place.
 fn bump(
     tx: &Transaction<'_>,
     conf_id: i64,
     id: &SessionId,
     now: DateTime<Utc>,
+    cancelled: bool,
 ) -> Result<(), StoreError> {
+    let status = cancelled.then(|| Status::Cancelled.as_str());
     tx.prepare_cached(
-        "UPDATE sessions SET sequence = sequence + 1, last_modified = max(?3, last_modified) \
-         WHERE conference_id = ?1 AND slug = ?2",
+        "UPDATE sessions SET status = coalesce(?4, status), sequence = sequence + 1, \
+         last_modified = max(?3, last_modified) WHERE conference_id = ?1 AND slug = ?2",
     )?
-    .execute(params![conf_id, id.as_str(), to_ts(now)])?;
+    .execute(params![conf_id, id.as_str(), to_ts(now), status])?;
     Ok(())
 }
 

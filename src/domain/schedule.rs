@@ -295,10 +295,13 @@ impl SessionDoc {
             .map_err(|e| ValidationError::new("start", e.to_string()))?;
         let end =
             parse_local(&self.end, tz).map_err(|e| ValidationError::new("end", e.to_string()))?;
-        if end <= start {
+        // An end equal to the start is an event of no length (a
+        // published schedule's marker, such as 36C3's one zero-minute
+        // event): kept as it is, neither padded nor refused.
+        if end < start {
             return Err(ValidationError::new(
                 "end",
-                format!("end {} must be after start {}", self.end, self.start),
+                format!("end {} must not be before start {}", self.end, self.start),
             ));
         }
         if self.speakers.len() > limits::SPEAKERS {
@@ -613,7 +616,7 @@ mod tests {
             (
                 session("a", "2012-03-09T14:00", "2012-03-09T13:00"),
                 "sessions[0].end",
-                "after",
+                "before start",
             ),
             (
                 session("a", "2012-03-11T02:30", "2012-03-11T04:00"),
@@ -641,6 +644,18 @@ mod tests {
             assert_eq!(e.field, field, "{e:?}");
             assert!(e.message.contains(msg), "{e:?}");
         }
+    }
+
+    #[test]
+    fn an_event_of_no_length_is_valid() {
+        let s = doc(serde_json::json!([session(
+            "a",
+            "2019-12-28T20:00",
+            "2019-12-28T20:00"
+        )]))
+        .validate()
+        .unwrap();
+        assert_eq!(s.sessions[0].start, s.sessions[0].end);
     }
 
     #[test]

@@ -247,17 +247,25 @@ fn write_event(
     w.raw("LAST-MODIFIED", &modified);
     w.raw("CREATED", &fmt_utc(&s.created));
     w.raw("SEQUENCE", &s.sequence.to_string());
-    if plan.represents(d.start) && plan.represents(d.end) {
+    // An event of no length has no DTEND: RFC 5545 wants a DTEND later
+    // than DTSTART, and a DATE-TIME DTSTART alone is an event that ends
+    // when it starts (§3.6.1).
+    let has_end = d.end > d.start;
+    if plan.represents(d.start) && (!has_end || plan.represents(d.end)) {
         let name = format!("DTSTART;TZID={}", c.tz.name());
         w.raw(
             &name,
             &fmt_local(&d.start.with_timezone(&c.tz).naive_local()),
         );
-        let name = format!("DTEND;TZID={}", c.tz.name());
-        w.raw(&name, &fmt_local(&d.end.with_timezone(&c.tz).naive_local()));
+        if has_end {
+            let name = format!("DTEND;TZID={}", c.tz.name());
+            w.raw(&name, &fmt_local(&d.end.with_timezone(&c.tz).naive_local()));
+        }
     } else {
         w.raw("DTSTART", &fmt_utc(&d.start));
-        w.raw("DTEND", &fmt_utc(&d.end));
+        if has_end {
+            w.raw("DTEND", &fmt_utc(&d.end));
+        }
     }
     let cancelled = s.status == Status::Cancelled;
     if cancelled {

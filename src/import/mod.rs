@@ -1,0 +1,453 @@
+//! Importing schedules: `confcal import`, the admin API's import, and the
+//! seed data that `confcal serve` loads into an empty database.
+//!
+//! A schedule comes as our own schedule document or as what conferences
+//! publish: frab's `schedule.xml` ([`frab_xml`]) and `schedule.json`
+//! ([`frab_json`]), Sessionize's "All" view ([`sessionize`]) and
+//! iCalendar ([`ics`]); [`Format::detect`] tells them apart by content.
+//! Each reader gives a [`source::Source`], which [`source::build`] turns
+//! into a schedule document by one set of rules for every format (times,
+//! zones, ids, text; [`text`] for the text). That document is then
+//! validated like any other and synced in one transaction: an importer
+//! never writes the store itself.
+
+pub mod frab_json;
+pub mod frab_xml;
+pub mod ics;
+pub mod sessionize;
+pub mod source;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use chrono_tz::Tz;
+
+use crate::domain::schedule::{parse_document, read_document};
+use crate::domain::{Conference, ConferenceSlug, Schedule, ScheduleDocument, ValidationError};
+use crate::store::{Store, StoreError, SyncReport};
+
+pub use source::{BuildError, Warning};
+
+/// The formats `confcal import` reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Recognised from the content.
+    #[default]
+    Auto,
+    /// Our own schedule document (JSON).
+    Confcal,
+    /// frab / Pentabarf / pretalx / CCC hub / wafer `schedule.xml`.
+    FrabXml,
+    /// frab / pretalx / c3voc `schedule.json`, and c3voc's flat schedule2.
+    FrabJson,
+    /// Sessionize's `/api/v2/{id}/view/All`.
+    Sessionize,
+    /// iCalendar (`.ics`).
+    Ics,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Auto,
+        Format::Confcal,
+        Format::FrabXml,
+        Format::FrabJson,
+        Format::Sessionize,
+        Format::Ics,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Confcal => "confcal",
+            Format::FrabXml => "frab-xml",
+            Format::FrabJson => "frab-json",
+            Format::Sessionize => "sessionize",
+            Format::Ics => "ics",
+        }
+    }
+
+    /// A format by its name (`frab-xml`), as the API's `format=` gives it.
+    pub fn parse(s: &str) -> Result<Format, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s.trim())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                format!("{s:?} is not a format: use one of {}", names.join(", "))
+            })
+    }
+
+    /// What `bytes` are, from their first non-blank characters and, for
+    /// JSON, its top-level keys.
+    pub fn detect(bytes: &[u8]) -> Result<Format, ValidationError> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+        let head = &bytes[start.unwrap_or(bytes.len())..];
+        if head.len() >= 15 && head[..15].eq_ignore_ascii_case(b"BEGIN:VCALENDAR") {
+            return Ok(Format::Ics);
+        }
+        match head.first() {
+            Some(b'<') => Ok(Format::FrabXml),
+            Some(b'{') => {
+                let keys = top_level_keys(head);
+                let has = |k: &str| keys.iter().any(|x| x == k);
+                if has("schedule") {
+                    Ok(Format::FrabJson)
+                } else if has("conference") && has("sessions") {
+                    Ok(Format::Confcal)
+                } else if has("sessions") && (has("speakers") || has("rooms")) {
+                    Ok(Format::Sessionize)
+                } else {
+                    Err(ValidationError::new(
+                        "format",
+                        "JSON that is none of the formats read (a confcal document, frab's \
+                         schedule.json, Sessionize's All view): give --format",
+                    ))
+                }
+            }
+            _ => Err(ValidationError::new(
+                "format",
+                "the content is none of the formats read (JSON, frab XML, iCalendar)",
+            )),
+        }
+    }
+}
+
+/// The keys of a JSON object, without building its values (a few
+/// megabytes of schedule read once to find which format it is).
+fn top_level_keys(json: &[u8]) -> Vec<String> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut keys = Vec::new();
+            while let Some(k) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                keys.push(k);
+            }
+            Ok(keys)
+        }
+    }
+    serde_json::Deserializer::from_slice(json)
+        .deserialize_map(Keys)
+        .unwrap_or_default()
+}
+
+/// What the operator says about one import: the format, and the
+/// conference and zone where the source lacks them (or is to be
+/// overridden).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub format: Format,
+    pub conference: Option<ConferenceSlug>,
+    pub timezone: Option<Tz>,
+}
+
+/// A schedule read, validated and ready to sync, and what the import
+/// found odd on the way.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub format: Format,
+    pub schedule: Schedule,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads `bytes` in `opts.format` and validates the result: the whole
+/// import short of writing. `file_slug` is a slug from the file's name,
+/// for sources that name no conference; `stored` answers the stored
+/// conference of a slug, whose zone, name and place stay where the source
+/// says nothing of them.
+pub fn prepare(
+    bytes: &[u8],
+    opts: &Options,
+    file_slug: Option<&str>,
+    stored: impl FnOnce(&ConferenceSlug) -> Result<Option<Conference>, StoreError>,
+) -> Result<Prepared, PrepareError> {
+    let format = match opts.format {
+        Format::Auto => Format::detect(bytes).map_err(BuildError::Unreadable)?,
+        f => f,
+    };
+    let source = match format {
+        Format::Confcal | Format::Auto => {
+            return prepare_document(bytes, opts).map(|schedule| Prepared {
+                format: Format::Confcal,
+                schedule,
+                warnings: Vec::new(),
+            })
+        }
+        Format::FrabXml => frab_xml::read(bytes),
+        Format::FrabJson => frab_json::read(bytes),
+        Format::Sessionize => sessionize::read(bytes),
+        Format::Ics => ics::read(bytes),
+    }
+    .map_err(|e| {
+        // A rule broken by one event is invalid data; anything else means
+        // the input is not readable as the format.
+        if e.field == "sessions" {
+            BuildError::Invalid(e)
+        } else {
+            BuildError::Unreadable(e)
+        }
+    })?;
+    let given = source::Given {
+        slug: opts.conference.clone(),
+        timezone: opts.timezone,
+        file_slug: file_slug.map(str::to_owned),
+    };
+    let slug = source::conference_slug(&source.acronym, &given)?;
+    let stored = stored(&slug)?;
+    let labels: Vec<String> = source.events.iter().map(source::Event::label).collect();
+    let (doc, warnings) = source::build(source, &given, stored.as_ref())?;
+    let schedule = doc.validate().map_err(|e| name_event(e, &labels))?;
+    Ok(Prepared {
+        format,
+        schedule,
+        warnings,
+    })
+}
+
+/// Our own document: `--conference` renames it, `--timezone` must agree.
+fn prepare_document(bytes: &[u8], opts: &Options) -> Result<Schedule, PrepareError> {
+    let mut doc: ScheduleDocument = parse_document(bytes).map_err(BuildError::Unreadable)?;
+    if let Some(slug) = &opts.conference {
+        doc.conference.slug = slug.to_string();
+    }
+    if let Some(tz) = opts
+        .timezone
+        .filter(|tz| tz.name() != doc.conference.timezone)
+    {
+        return Err(BuildError::Invalid(ValidationError::new(
+            "timezone",
+            format!(
+                "the document says its zone is {:?}, not {}: a confcal document's zone is its own",
+                doc.conference.timezone,
+                tz.name()
+            ),
+        ))
+        .into());
+    }
+    Ok(doc.validate().map_err(BuildError::Invalid)?)
+}
+
+/// A validation error about `sessions[i]` says which source event that is.
+fn name_event(e: ValidationError, labels: &[String]) -> BuildError {
+    let index = e
+        .field
+        .strip_prefix("sessions[")
+        .and_then(|r| r.split(']').next())
+        .and_then(|i| i.parse::<usize>().ok());
+    match index.and_then(|i| labels.get(i)) {
+        Some(label) => BuildError::Invalid(ValidationError::new(
+            e.field.clone(),
+            format!("{label}: {}", e.message),
+        )),
+        None => BuildError::Invalid(e),
+    }
+}
+
+/// Why [`prepare`] failed: the input, or the store it asked.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The slug a file's name suggests: its name up to the first dot
+/// (`sessionize-global-azure-austria-2024.all.json`).
+pub fn file_slug(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.split('.').next().unwrap_or(name);
+    Some(text::slugify(stem, crate::domain::ids::MAX_ID_LEN)).filter(|s| !s.is_empty())
+}
+
+/// One file's import: the file, what the sync did, what was odd.
+pub type SourceReport = (PathBuf, SyncReport, Vec<Warning>);
+
+/// `confcal import`: reads and validates every file in its format before
+/// anything is written, then imports them all in one transaction, as
+/// [`import_files`] does for schedule documents.
+pub fn import_sources(
+    store: &Store,
+    paths: &[PathBuf],
+    opts: &Options,
+) -> Result<Vec<SourceReport>, ImportError> {
+    if opts.conference.is_some() && paths.len() > 1 {
+        return Err(ImportError::Usage(
+            "--conference names one conference: import one file with it at a time".into(),
+        ));
+    }
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let p = prepare(&bytes, opts, file_slug(path).as_deref(), |slug| match store
+            .conference(slug)
+        {
+            Ok(rec) => Ok(Some(rec.conference)),
+            Err(StoreError::ConferenceNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .map_err(|e| match e {
+            PrepareError::Store(e) => ImportError::Store(e),
+            PrepareError::Build(source) => ImportError::Source {
+                path: path.clone(),
+                source,
+            },
+        })?;
+        if let Some(j) = prepared
+            .iter()
+            .position(|q| q.schedule.conference.slug == p.schedule.conference.slug)
+        {
+            return Err(ImportError::Duplicate {
+                path: path.clone(),
+                other: paths[j].clone(),
+                slug: p.schedule.conference.slug.to_string(),
+            });
+        }
+        prepared.push(p);
+    }
+    let schedules: Vec<Schedule> = prepared.iter().map(|p| p.schedule.clone()).collect();
+    let reports = store.sync_schedules(&schedules, Utc::now())?;
+    Ok(paths
+        .iter()
+        .cloned()
+        .zip(reports)
+        .zip(prepared)
+        .map(|((path, r), p)| (path, r, p.warnings))
+        .collect())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: ValidationError,
+    },
+    #[error("{}: {}", path.display(), describe(source))]
+    Source { path: PathBuf, source: BuildError },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{}: conference {slug:?} is also in {}", path.display(), other.display())]
+    Duplicate {
+        path: PathBuf,
+        other: PathBuf,
+        slug: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A [`BuildError`] as the command line says it: naming its options.
+fn describe(e: &BuildError) -> String {
+    match e {
+        BuildError::NeedsTimezone => {
+            "the schedule names no time zone: give its IANA zone with --timezone (such as Europe/Berlin)"
+                .into()
+        }
+        BuildError::NeedsConference => {
+            "the schedule names no conference: give its slug with --conference".into()
+        }
+        BuildError::Unreadable(v) | BuildError::Invalid(v) if v.field == "format" => {
+            v.message.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Reads and validates every file before anything is written, then imports
+/// them all in one transaction: a bad file changes nothing.
+pub fn import_files(
+    store: &Store,
+    paths: &[PathBuf],
+) -> Result<Vec<(PathBuf, SyncReport)>, ImportError> {
+    let schedules = load_all(paths)?;
+    let reports = store.sync_schedules(&schedules, Utc::now())?;
+    Ok(paths.iter().cloned().zip(reports).collect())
+}
+
+/// Every file read and validated, no conference in two of them.
+fn load_all(paths: &[PathBuf]) -> Result<Vec<Schedule>, ImportError> {
+    let mut schedules: Vec<Schedule> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let schedule = load(path)?;
+        if let Some(j) = schedules
+            .iter()
+            .position(|s| s.conference.slug == schedule.conference.slug)
+        {
+            return Err(ImportError::Duplicate {
+                path: path.clone(),
+                other: paths[j].clone(),
+                slug: schedule.conference.slug.to_string(),
+            });
+        }
+        schedules.push(schedule);
+    }
+    Ok(schedules)
+}
+
+/// Imports every `*.json` in `dir`, in name order.
+pub fn import_dir(store: &Store, dir: &Path) -> Result<Vec<(PathBuf, SyncReport)>, ImportError> {
+    import_files(store, &json_files(dir)?)
+}
+
+/// Seeds a new database from every `*.json` in `dir` (see
+/// [`Store::seed`]): `None` when the database already had conferences,
+/// because it is not new or because another process seeded it first. The
+/// files are read only when the database looks empty.
+pub fn seed_dir(
+    store: &Store,
+    dir: &Path,
+) -> Result<Option<Vec<(PathBuf, SyncReport)>>, ImportError> {
+    if !store.is_empty()? {
+        return Ok(None);
+    }
+    let paths = json_files(dir)?;
+    let schedules = load_all(&paths)?;
+    Ok(store
+        .seed(&schedules, Utc::now())?
+        .map(|reports| paths.into_iter().zip(reports).collect()))
+}
+
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ImportError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+pub fn load(path: &Path) -> Result<Schedule, ImportError> {
+    let file = std::fs::File::open(path).map_err(|source| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |source| ImportError::Invalid {
+        path: path.to_owned(),
+        source,
+    };
+    read_document(file)
+        .map_err(invalid)?
+        .validate()
+        .map_err(invalid)
+}

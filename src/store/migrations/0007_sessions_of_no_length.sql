@@ -1,0 +1,63 @@
+-- Sessions may be of no length (end = start): published schedules have
+-- such events (a marker in the programme), and an import keeps them as
+-- they are rather than padding or refusing them. SQLite cannot change a
+-- CHECK constraint in place, so the table is made anew with the same
+-- columns, rows and ids (the procedure of SQLite's "ALTER TABLE" page:
+-- the runner turns foreign keys off around migrations, so agenda stars
+-- keep pointing at the same ids, and checks them before committing).
+-- The full-text index keeps its rowids, which are those same ids.
+
+CREATE TABLE sessions_new (
+    id            INTEGER PRIMARY KEY,
+    conference_id INTEGER NOT NULL REFERENCES conferences (id) ON DELETE CASCADE,
+    slug          TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    speakers      TEXT NOT NULL,  -- JSON array of names
+    start_utc     INTEGER NOT NULL,
+    end_utc       INTEGER NOT NULL,
+    room          TEXT,
+    tracks        TEXT NOT NULL,  -- JSON array of track names
+    abstract      TEXT NOT NULL,
+    notes         TEXT,
+    url           TEXT,
+    status        TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled')),
+    sequence      INTEGER NOT NULL DEFAULT 0,
+    created       INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    -- 'talk', 'keynote', 'break': [a-z0-9-]{1,40}.
+    kind          TEXT,
+    -- JSON array of {"title", "url"}.
+    links         TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (conference_id, slug),
+    CHECK (end_utc >= start_utc)
+) STRICT;
+
+INSERT INTO sessions_new (id, conference_id, slug, title, speakers, start_utc, end_utc, room,
+                          tracks, abstract, notes, url, status, sequence, created, last_modified,
+                          kind, links)
+SELECT id, conference_id, slug, title, speakers, start_utc, end_utc, room, tracks, abstract,
+       notes, url, status, sequence, created, last_modified, kind, links
+FROM sessions;
+
+-- Drops the old table's index and triggers with it.
+DROP TABLE sessions;
+ALTER TABLE sessions_new RENAME TO sessions;
+
+CREATE INDEX sessions_by_start ON sessions (conference_id, start_utc, end_utc, slug);
+
+CREATE TRIGGER sessions_fts_insert AFTER INSERT ON sessions BEGIN
+    INSERT INTO sessions_fts (rowid, title, abstract, speakers)
+    VALUES (new.id, new.title, new.abstract, new.speakers);
+END;
+
+CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN
+    INSERT INTO sessions_fts (sessions_fts, rowid, title, abstract, speakers)
+    VALUES ('delete', old.id, old.title, old.abstract, old.speakers);
+END;
+
+CREATE TRIGGER sessions_fts_update AFTER UPDATE OF title, abstract, speakers ON sessions BEGIN
+    INSERT INTO sessions_fts (sessions_fts, rowid, title, abstract, speakers)
+    VALUES ('delete', old.id, old.title, old.abstract, old.speakers);
+    INSERT INTO sessions_fts (rowid, title, abstract, speakers)
+    VALUES (new.id, new.title, new.abstract, new.speakers);
+END;

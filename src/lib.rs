@@ -15,7 +15,10 @@
 //!   confcal accepts.
 //! - [`store`]: all SQL: migrations, queries, the schedule sync that keeps
 //!   `sequence`/`last_modified`/`version` honest, agendas, backups.
-//! - [`import`]: schedule documents from files (`confcal import`, seeding).
+//! - [`import`]: schedules in: our documents and what conferences publish
+//!   (frab XML/JSON, Sessionize, iCalendar), read into one source model
+//!   whose rules make a schedule document (`confcal import`, the admin
+//!   import, seeding).
 //! - [`generate`]: deterministic schedules for benchmarks (`confcal generate`).
 
 pub mod config;

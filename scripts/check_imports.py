@@ -5,7 +5,7 @@ datetime, zoneinfo and the `icalendar` package: nothing of confcal's):
 
 - one session per event of the file;
 - every session's start and end are the instants the file says, and its
-  title is the file's (white space collapsed);
+  title, room and language are the file's (white space collapsed);
 - a second import of the same file changes nothing: the report says all
   unchanged, and the feed's and the API's ETags stay the same;
 - the warnings name what is odd about the file (DebConf23's UTC dates in
@@ -97,6 +97,24 @@ def norm(s):
     return " ".join((s or "").split())
 
 
+def lang(s):
+    """`de, EN` as confcal keeps it (`de, en`); None when none, or not tags."""
+    tags = []
+    for t in (s or "").split(","):
+        t = t.strip().lower()
+        if not t:
+            continue
+        if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", t):
+            return None
+        if t not in tags:
+            tags.append(t)
+    return ", ".join(tags) or None
+
+
+def room(s):
+    return norm(s) or None
+
+
 def duration(s):
     parts = s.strip().split(":")
     n = [int(p) for p in parts]
@@ -133,7 +151,18 @@ def frab_xml(path, zone):
                 if change and clock < change:
                     d += dt.timedelta(days=1)
                 start = aware(dt.datetime.combine(d, clock).isoformat(), zone)
-            out.append((start, start + duration(e.findtext("duration")), norm(e.findtext("title"))))
+            where = room(e.findtext("room")) or room(e.get("room")) or room(
+                next((r.get("name") for r in day.findall("room") if e in list(r)), None)
+            )
+            out.append(
+                (
+                    start,
+                    start + duration(e.findtext("duration")),
+                    norm(e.findtext("title")),
+                    where,
+                    lang(e.findtext("language")),
+                )
+            )
     return out
 
 
@@ -141,21 +170,43 @@ def frab_json(path, zone):
     s = json.load(open(path, encoding="utf-8"))["schedule"]
     if "events" in s:  # c3voc schedule2
         return [
-            (aware(e["start"], zone), aware(e["end"], zone), norm(e["title"])) for e in s["events"]
+            (
+                aware(e["start"], zone),
+                aware(e["end"], zone),
+                norm(e["title"]),
+                room((e.get("room") or {}).get("name")),
+                lang(e.get("language")),
+            )
+            for e in s["events"]
         ]
     out = []
     for day in s["conference"]["days"]:
-        for events in day["rooms"].values():
+        for name, events in day["rooms"].items():
             for e in events:
                 start = aware(e["date"], zone)
-                out.append((start, start + duration(e["duration"]), norm(e["title"])))
+                out.append(
+                    (
+                        start,
+                        start + duration(e["duration"]),
+                        norm(e["title"]),
+                        room(e.get("room")) or room(name),
+                        lang(e.get("language")),
+                    )
+                )
     return out
 
 
 def sessionize(path, zone):
     s = json.load(open(path, encoding="utf-8"))
+    rooms = {r["id"]: r["name"] for r in s["rooms"]}
     return [
-        (aware(x["startsAt"], zone), aware(x["endsAt"], zone), norm(x["title"]))
+        (
+            aware(x["startsAt"], zone),
+            aware(x["endsAt"], zone),
+            norm(x["title"]),
+            room(rooms.get(x.get("roomId"))),
+            None,
+        )
         for x in s["sessions"]
     ]
 
@@ -167,7 +218,15 @@ def ics(path, zone):
         start = e["DTSTART"].dt
         end = e["DTEND"].dt if "DTEND" in e else start
         assert start.tzinfo is not None, "the real file's times are zoned"
-        out.append((start.astimezone(UTC), end.astimezone(UTC), norm(str(e.get("SUMMARY", "")))))
+        out.append(
+            (
+                start.astimezone(UTC),
+                end.astimezone(UTC),
+                norm(str(e.get("SUMMARY", ""))),
+                room(str(e.get("LOCATION", ""))),
+                None,
+            )
+        )
     return out
 
 
@@ -278,6 +337,8 @@ def main():
                     dt.datetime.fromisoformat(s["start"]).astimezone(UTC),
                     dt.datetime.fromisoformat(s["end"]).astimezone(UTC),
                     norm(s["title"]),
+                    s["room"],
+                    s["language"],
                 )
                 for s in got_json["sessions"]
             ]
@@ -302,7 +363,7 @@ def main():
                 problems.append(f"the second import changed something: {out.splitlines()[:1]} {err}")
             if (get(feed)[0]["ETag"], get(api)[0]["ETag"]) != tags:
                 problems.append("the second import changed the feed's or the API's ETag")
-            zero = sum(1 for s, e, _ in got if s == e)
+            zero = sum(1 for s, e, *_ in got if s == e)
             rows.append((name, len(want), len(got), warnings, zero, "ok" if not problems else "FAILED"))
             failures += [f"{name}: {p}" for p in problems]
     finally:

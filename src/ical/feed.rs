@@ -5,6 +5,7 @@
 //! (`DTSTAMP` is the session's last change), so the same data always gives
 //! byte-identical feeds and a stable ETag.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use actix_web::web::Bytes;
@@ -268,11 +269,18 @@ fn write_event(
         }
     }
     let cancelled = s.status == Status::Cancelled;
+    // A talk in one language says so on its title (RFC 5545 §3.2.10: one
+    // tag per property, so a talk in several says it nowhere here; the
+    // page and the JSON API list them). Tags are [a-z0-9-]: no quoting.
+    let summary = match d.language.as_deref() {
+        Some(tag) if !tag.contains(',') => Cow::Owned(format!("SUMMARY;LANGUAGE={tag}")),
+        _ => Cow::Borrowed("SUMMARY"),
+    };
     if cancelled {
         // Outlook shows a cancelled event like any other: say it in words.
-        w.text_parts("SUMMARY", &[CANCELLED_PREFIX, &d.title]);
+        w.text_parts(&summary, &[CANCELLED_PREFIX, &d.title]);
     } else {
-        w.text("SUMMARY", &d.title);
+        w.text(&summary, &d.title);
     }
     if options.compact {
         write_compact_description(w, e, &page);

@@ -132,6 +132,7 @@ fn read_event(
     ev.room = string(e, "room").or_else(|| Some(room.to_owned()));
     ev.tracks = string(e, "track").into_iter().collect();
     ev.kind = string(e, "type");
+    ev.language = string(e, "language");
     ev.abstract_ = string(e, "abstract").unwrap_or_default();
     ev.notes = string(e, "description");
     ev.url = string(e, "url");
@@ -213,6 +214,7 @@ fn read_flat(conf: &Value, events: &[Value], source: &mut Source) -> Result<(), 
             None => Vec::new(),
         };
         ev.kind = string(e, "type");
+        ev.language = string(e, "language");
         ev.abstract_ = string(e, "abstract").unwrap_or_default();
         ev.notes = string(e, "description");
         ev.url = string(e, "url");

@@ -191,6 +191,7 @@ fn read_event(
     ev.room = text("room").or_else(|| room_attr.map(str::to_owned));
     ev.tracks = text("track").into_iter().collect();
     ev.kind = text("type");
+    ev.language = text("language");
     ev.abstract_ = text("abstract").unwrap_or_default();
     ev.notes = text("description");
     ev.url = text("url");
@@ -285,6 +286,7 @@ mod tests {
         assert_eq!(e.title, "First");
         assert_eq!(e.abstract_, "<p>Hello</p>");
         assert_eq!(e.speakers, ["Ann", "Bob"]);
+        assert_eq!(e.language.as_deref(), Some("de, en"));
         assert_eq!(
             e.links,
             [

@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 use super::text::{cut, html_to_text, multi_line, one_line, slugify};
 use crate::domain::ids::MAX_ID_LEN;
 use crate::domain::localtime::{fmt_offset, format_local, parse_local};
-use crate::domain::schedule::{limits, parse_kind, ConferenceDoc, GeoDoc, LinkDoc, SessionDoc};
+use crate::domain::schedule::{
+    limits, parse_kind, parse_language, ConferenceDoc, GeoDoc, LinkDoc, SessionDoc,
+};
 use crate::domain::{Conference, ConferenceSlug, ScheduleDocument, ValidationError};
 
 /// A time as a source wrote it.
@@ -90,6 +92,8 @@ pub struct Event {
     pub links: Vec<(String, String)>,
     /// The source's own word for it (`lecture`, `Workshop`, `break`).
     pub kind: Option<String>,
+    /// As written: `de`, `de, en`.
+    pub language: Option<String>,
     pub start: Time,
     /// A second reading of the start that the source gives beside
     /// `start`, and how to name it (frab's conference day and `<start>`
@@ -112,6 +116,7 @@ impl Event {
             url: None,
             links: Vec::new(),
             kind: None,
+            language: None,
             start,
             start_also: None,
             end,
@@ -663,6 +668,14 @@ fn session(
         .as_deref()
         .map(|k| slugify(k, limits::KIND))
         .filter(|k| parse_kind(k).is_ok());
+    let language = match ev.language.as_deref().map(parse_language) {
+        Some(Ok(l)) => l,
+        Some(Err(m)) => {
+            notes.push(format!("its language: {m}: left out"));
+            None
+        }
+        None => None,
+    };
 
     let doc = SessionDoc {
         id,
@@ -677,6 +690,7 @@ fn session(
         url,
         kind,
         links,
+        language,
     };
     for n in notes {
         warn(n);
@@ -1043,6 +1057,7 @@ mod tests {
         ev.notes = Some("x".repeat(limits::NOTES + 10));
         ev.speakers = vec!["A".into(), "A".into(), " ".into(), "B".into()];
         ev.kind = Some("Talk 30 min + 10min Q&A".into());
+        ev.language = Some("de, EN".into());
         // Relative to the schedule's base URL, as a browser reads it.
         ev.url = Some("/events/1.html".into());
         ev.links = vec![
@@ -1065,6 +1080,7 @@ mod tests {
         assert_eq!(s.notes.as_ref().unwrap().chars().count(), limits::NOTES);
         assert_eq!(s.speakers, ["A", "B"]);
         assert_eq!(s.kind.as_deref(), Some("talk-30-min-10min-q-a"));
+        assert_eq!(s.language.as_deref(), Some("de, en"));
         assert_eq!(
             s.url.as_deref(),
             Some("https://fahrplan.example/events/1.html")

@@ -26,7 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_agenda_version.sql"),
     include_str!("migrations/0005_feed_links.sql"),
     include_str!("migrations/0006_agenda_previous_token.sql"),
-    include_str!("migrations/0007_sessions_of_no_length.sql"),
+    include_str!("migrations/0007_sessions_of_no_length_language.sql"),
 ];
 
 /// Applies the migrations `conn`'s database lacks, and says how many it

@@ -221,6 +221,24 @@ fn admin_import_answers_like_put_with_warnings() {
         "{}",
         warnings[0]
     );
+    // Its languages are kept: in the API, and on the title in the feed.
+    let sessions = app.get("/api/conferences/democon/sessions").json();
+    assert!(sessions["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["language"] == "en"));
+    let id = sessions["sessions"][0]["id"].as_str().unwrap();
+    let page = app
+        .get(&format!("/conferences/democon/sessions/{id}"))
+        .text();
+    assert!(page.contains("Language: en"), "{page}");
+    let feed = app.get("/conferences/democon/sessions.ics").text();
+    assert_eq!(
+        feed.matches("\r\nSUMMARY;LANGUAGE=en:").count(),
+        36,
+        "{feed}"
+    );
     // The same again: nothing changes, not even a feed's ETag.
     let etag = app
         .get("/conferences/democon/sessions.ics")

@@ -136,6 +136,8 @@ pub struct SessionCard {
     pub notes: Option<String>,
     pub url: Option<String>,
     pub kind: Option<String>,
+    /// `de` or `de, en`.
+    pub language: Option<String>,
     /// Slides, video, code: validated http(s) URLs.
     pub links: Vec<Link>,
     pub when: String,
@@ -176,6 +178,7 @@ impl SessionCard {
                 .clone()
                 .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             kind: d.kind.clone(),
+            language: d.language.clone(),
             links: d
                 .links
                 .iter()

@@ -6,6 +6,9 @@
 -- the runner turns foreign keys off around migrations, so agenda stars
 -- keep pointing at the same ids, and checks them before committing).
 -- The full-text index keeps its rowids, which are those same ids.
+--
+-- The new table also has a session's language(s), `de` or `de, en`, as
+-- published schedules give them (none for the rows from before).
 
 CREATE TABLE sessions_new (
     id            INTEGER PRIMARY KEY,
@@ -28,6 +31,8 @@ CREATE TABLE sessions_new (
     kind          TEXT,
     -- JSON array of {"title", "url"}.
     links         TEXT NOT NULL DEFAULT '[]',
+    -- BCP 47 tags, lowercase, joined by ", ".
+    language      TEXT,
     UNIQUE (conference_id, slug),
     CHECK (end_utc >= start_utc)
 ) STRICT;

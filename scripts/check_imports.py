@@ -6,6 +6,7 @@ datetime, zoneinfo and the `icalendar` package: nothing of confcal's):
 - one session per event of the file;
 - every session's start and end are the instants the file says, and its
   title, room and language are the file's (white space collapsed);
+- an event of no length is one in its .ics too (DTSTART, no DTEND);
 - a second import of the same file changes nothing: the report says all
   unchanged, and the feed's and the API's ETags stay the same;
 - the warnings name what is odd about the file (DebConf23's UTC dates in
@@ -364,6 +365,21 @@ def main():
             if (get(feed)[0]["ETag"], get(api)[0]["ETag"]) != tags:
                 problems.append("the second import changed the feed's or the API's ETag")
             zero = sum(1 for s, e, *_ in got if s == e)
+            # An event of no length: its own .ics read by `icalendar` is one
+            # event that ends when it starts (DTSTART alone, RFC 5545 §3.6.1).
+            for s in got_json["sessions"]:
+                if s["start"] != s["end"]:
+                    continue
+                _, body = get(s["ics_url"])
+                events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+                start = dt.datetime.fromisoformat(s["start"]).astimezone(UTC)
+                if (
+                    len(events) != 1
+                    or "DTEND" in events[0]
+                    or events[0].start.astimezone(UTC) != start
+                    or events[0].end.astimezone(UTC) != start
+                ):
+                    problems.append(f"{s['ics_url']} is not one event of no length at {start}")
             rows.append((name, len(want), len(got), warnings, zero, "ok" if not problems else "FAILED"))
             failures += [f"{name}: {p}" for p in problems]
     finally:

@@ -48,7 +48,8 @@ FILES = [
         "pretalx-democon.schedule.json",
         "democon",
         None,
-        [("but UTC is at +00:00 then", 36), ("the full date was taken", 36)],
+        # 36 events, and each of its 3 days' bounds.
+        [("but UTC is at +00:00 then", 39), ("the full date was taken", 36)],
     ),
     ("hub-schedule2-example.json", "hub-38c3-example", None, []),
     (
@@ -58,8 +59,20 @@ FILES = [
         # Three events listed under the last day, dated the day after it.
         [("\"Iron Curtis\": its day 2019-12-30 and <start> 00:00 say", 1)],
     ),
-    ("ccc-38c3-hub.schedule.xml", "38c3", None, []),
-    ("ccc-39c3-hub.schedule.xml", "39c3-hub", None, []),
+    (
+        "ccc-38c3-hub.schedule.xml",
+        "38c3",
+        None,
+        # Day 1's start and day 4's end are written in UTC.
+        [("day 2024-12-27: its start 2024-12-27T09:30:00+00:00 is written with the offset +00:00", 1),
+         ("day 2024-12-30: its end 2024-12-30T17:45:00+00:00", 1)],
+    ),
+    (
+        "ccc-39c3-hub.schedule.xml",
+        "39c3-hub",
+        None,
+        [("day 2025-12-27: its start 2025-12-27T09:00:00+00:00 is written with the offset +00:00", 1)],
+    ),
     ("ccc-39c3-voc-everything.schedule.json", "39c3", None, []),
     (
         "ccc-39c3-voc-blockshifts.schedule.xml",
@@ -80,7 +93,11 @@ FILES = [
         "wafer-debconf23.pentabarf.xml",
         "debconf23",
         None,
-        [("is written with the offset +00:00, but Asia/Kolkata is at +05:30 then", 117)],
+        # 117 events, and 8 days whose bounds are in UTC too.
+        [
+            ("is written with the offset +00:00, but Asia/Kolkata is at +05:30 then", 125),
+            ("warning: day 2023-09-09: its start 2023-09-09T21:30:00+00:00", 1),
+        ],
     ),
     ("lca2020.conference.ics", "lca2020", None, []),
     ("sessionize-global-azure-austria-2024.all.json", "global-azure-austria-2024", "Europe/Vienna", []),

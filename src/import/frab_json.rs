@@ -63,6 +63,13 @@ pub fn read_value(v: &Value) -> Result<Source, ValidationError> {
             Some(Time::Utc(t)) => Some(t.fixed_offset()),
             _ => None,
         };
+        for (what, t) in [("start", offset("day_start")), ("end", offset("day_end"))] {
+            if let Some(t) = t {
+                source
+                    .other_times
+                    .push((format!("day {day_date}"), what, t));
+            }
+        }
         let rule = match (offset("day_start"), offset("day_end")) {
             (Some(s), Some(e)) => DayRule::Bounds(s, e),
             (Some(s), None) => DayRule::Start(s),

@@ -78,6 +78,13 @@ pub fn read(bytes: &[u8]) -> Result<Source, ValidationError> {
             Some(Time::Utc(t)) => Some(t.fixed_offset()),
             _ => None,
         };
+        for (what, t) in [("start", offset("start")), ("end", offset("end"))] {
+            if let Some(t) = t {
+                source
+                    .other_times
+                    .push((format!("day {day_date}"), what, t));
+            }
+        }
         let rule = match (offset("start"), offset("end")) {
             (Some(s), Some(e)) => DayRule::Bounds(s, e),
             (Some(s), None) => DayRule::Start(s),

@@ -152,6 +152,10 @@ pub struct Source {
     /// What relative link addresses are relative to.
     pub base_url: Option<url::Url>,
     pub events: Vec<Event>,
+    /// Times the source gives beside its events' (frab's `<day start=…
+    /// end=…>`), by what they belong to (`day 2024-12-27`) and what they
+    /// are (`start`): checked against the zone like an event's.
+    pub other_times: Vec<(String, &'static str, DateTime<FixedOffset>)>,
     /// What the reader already found odd.
     pub warnings: Vec<Warning>,
 }
@@ -253,6 +257,28 @@ pub fn build(
         color: stored.and_then(|c| c.color.clone()),
     };
 
+    let mut by_owner: Vec<(String, Vec<String>)> = Vec::new();
+    for (owner, what, t) in &source.other_times {
+        let actual = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+        if actual == *t.offset() {
+            continue;
+        }
+        let note = format!(
+            "its {what} {} is written with the offset {}, but {} is at {} then ({})",
+            t.to_rfc3339(),
+            fmt_offset(*t.offset()),
+            tz.name(),
+            fmt_offset(actual),
+            local(t.with_timezone(&Utc), tz)
+        );
+        match by_owner.iter_mut().find(|(o, _)| o == owner) {
+            Some((_, n)) => n.push(note),
+            None => by_owner.push((owner.clone(), vec![note])),
+        }
+    }
+    for (owner, notes) in by_owner {
+        warnings.push(Warning::new(Some(owner), notes.join("; ")));
+    }
     let mut timed = Vec::with_capacity(source.events.len());
     for ev in source.events {
         let label = ev.label();
@@ -900,6 +926,42 @@ mod tests {
             End::After(Duration::zero()),
         );
         assert!(times(&ev, Berlin).unwrap().2.is_empty());
+    }
+
+    #[test]
+    fn a_days_bounds_in_another_offset_are_reported_once_per_day() {
+        // 38C3: day 1 starts at 09:30 UTC in a Europe/Berlin schedule.
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap();
+        let source = Source {
+            acronym: Some("38c3".into()),
+            timezone: Some("Europe/Berlin".into()),
+            other_times: vec![
+                (
+                    "day 2024-12-27".into(),
+                    "start",
+                    t("2024-12-27T09:30:00+00:00"),
+                ),
+                (
+                    "day 2024-12-27".into(),
+                    "end",
+                    t("2024-12-28T06:00:00+01:00"),
+                ),
+                (
+                    "day 2024-12-28".into(),
+                    "start",
+                    t("2024-12-28T06:00:00+01:00"),
+                ),
+            ],
+            ..Source::default()
+        };
+        let (_, w) = build(source, &Given::default(), None).unwrap();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].event.as_deref(), Some("day 2024-12-27"));
+        assert!(
+            w[0].message.contains("its start 2024-12-27T09:30:00+00:00"),
+            "{w:?}"
+        );
+        assert!(w[0].message.contains("Europe/Berlin is at +01:00"), "{w:?}");
     }
 
     #[test]

@@ -100,8 +100,9 @@ fn cli_warnings_name_the_event_and_conference_and_format_flags_apply() {
         ],
     );
     assert!(ok, "{err}");
+    // One per event, and one per day: its bounds are in UTC too.
     assert!(
-        out.contains("117 created") && out.contains("117 warnings"),
+        out.contains("117 created") && out.contains("125 warnings"),
         "{out}"
     );
     assert!(
@@ -209,10 +210,16 @@ fn admin_import_answers_like_put_with_warnings() {
         (Some("democon"), Some(36), Some(true))
     );
     let warnings = j["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 36);
-    assert!(warnings
-        .iter()
-        .all(|w| w["event"].as_str().is_some_and(|e| e.starts_with("event "))));
+    // One for each event, and for each of the three days (their bounds
+    // are in +01:00 too).
+    assert_eq!(warnings.len(), 39);
+    let named = |prefix: &str| {
+        warnings
+            .iter()
+            .filter(|w| w["event"].as_str().is_some_and(|e| e.starts_with(prefix)))
+            .count()
+    };
+    assert_eq!((named("event "), named("day 2020-12-1")), (36, 3));
     assert!(
         warnings[0]["message"]
             .as_str()

@@ -451,3 +451,163 @@ pub fn load(path: &Path) -> Result<Schedule, ImportError> {
         .validate()
         .map_err(invalid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_apart_by_content() {
+        for (body, format) in [
+            (&b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"[..], Format::Ics),
+            (b"\xEF\xBB\xBF\n  begin:vcalendar\n", Format::Ics),
+            (b"<?xml version='1.0'?><schedule/>", Format::FrabXml),
+            (b"{\"$schema\": \"x\", \"schedule\": {}}", Format::FrabJson),
+            (b"{\"conference\": {}, \"sessions\": []}", Format::Confcal),
+            (
+                b"{\"sessions\": [], \"speakers\": [], \"rooms\": []}",
+                Format::Sessionize,
+            ),
+        ] {
+            assert_eq!(
+                Format::detect(body),
+                Ok(format),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [&b"{\"other\": 1}"[..], b"", b"plain words", b"[1, 2]"] {
+            assert_eq!(Format::detect(body).unwrap_err().field, "format");
+        }
+        assert_eq!(Format::parse("frab-json"), Ok(Format::FrabJson));
+        assert!(Format::parse("pdf")
+            .unwrap_err()
+            .contains("frab-xml, frab-json"));
+    }
+
+    fn none(_: &ConferenceSlug) -> Result<Option<Conference>, StoreError> {
+        Ok(None)
+    }
+
+    const SESSIONIZE: &str = r#"{"sessions": [{"id": "1", "title": "Talk",
+        "startsAt": "2024-04-20T09:00:00", "endsAt": "2024-04-20T09:45:00"}],
+        "speakers": [], "rooms": []}"#;
+
+    #[test]
+    fn a_source_without_a_zone_needs_one_and_takes_the_stored_one() {
+        let opts = Options::default();
+        let e = prepare(SESSIONIZE.as_bytes(), &opts, Some("azure"), none).unwrap_err();
+        assert!(
+            matches!(e, PrepareError::Build(BuildError::NeedsTimezone)),
+            "{e:?}"
+        );
+        assert!(describe(&BuildError::NeedsTimezone).contains("--timezone"));
+        // The slug from the file's name; the zone the operator gives.
+        let opts = Options {
+            timezone: Some(chrono_tz::Europe::Vienna),
+            ..Options::default()
+        };
+        let p = prepare(SESSIONIZE.as_bytes(), &opts, Some("azure"), none).unwrap();
+        assert_eq!(p.format, Format::Sessionize);
+        assert_eq!(p.schedule.conference.slug.as_str(), "azure");
+        assert_eq!(p.schedule.conference.name, "azure");
+        assert_eq!(
+            p.schedule.sessions[0].start.to_rfc3339(),
+            "2024-04-20T07:00:00+00:00"
+        );
+        // Imported again with no zone given: the stored conference's zone
+        // and name (and what the source does not say) stay.
+        let mut stored = p.schedule.conference.clone();
+        stored.name = "Global Azure Austria".into();
+        stored.color = Some("#0078d4".into());
+        let again = prepare(
+            SESSIONIZE.as_bytes(),
+            &Options::default(),
+            Some("azure"),
+            |_| Ok(Some(stored.clone())),
+        )
+        .unwrap();
+        assert_eq!(again.schedule.conference, stored);
+        // No slug at all.
+        let e = prepare(SESSIONIZE.as_bytes(), &opts, None, none).unwrap_err();
+        assert!(
+            matches!(e, PrepareError::Build(BuildError::NeedsConference)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_broken_by_an_event_names_the_event() {
+        let long = "x".repeat(200);
+        let body = format!(
+            r#"{{"sessions": [{{"id": "7", "title": "Gap", "startsAt": "2024-03-31T02:30:00",
+               "endsAt": "2024-03-31T03:30:00"}}, {{"id": "8", "title": "Link",
+               "startsAt": "2024-04-20T09:00:00", "endsAt": "2024-04-20T09:45:00",
+               "liveUrl": "https://e.example/{long}"}}], "speakers": [], "rooms": []}}"#
+        );
+        let opts = Options {
+            conference: Some(ConferenceSlug::parse("c").unwrap()),
+            timezone: Some(chrono_tz::Europe::Vienna),
+            ..Options::default()
+        };
+        let e = prepare(body.as_bytes(), &opts, None, none).unwrap_err();
+        let PrepareError::Build(BuildError::Invalid(v)) = e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            v.message.contains("event 7 \"Gap\"") && v.message.contains("does not exist"),
+            "{v:?}"
+        );
+        // A document-level rule (here none is broken by event 8) would
+        // name its event the same way.
+        let labels = vec!["event 8 \"Link\"".to_owned()];
+        let named = name_event(
+            ValidationError::new("sessions[0].links[0].url", "too long"),
+            &labels,
+        );
+        assert!(
+            named.to_string().contains("event 8 \"Link\": too long"),
+            "{named}"
+        );
+    }
+
+    #[test]
+    fn a_confcal_document_keeps_its_own_zone() {
+        let doc =
+            br#"{"conference": {"slug": "a", "name": "A", "timezone": "UTC"}, "sessions": []}"#;
+        let opts = Options {
+            timezone: Some(chrono_tz::Europe::Berlin),
+            ..Options::default()
+        };
+        let e = prepare(doc, &opts, None, none).unwrap_err();
+        assert!(
+            matches!(e, PrepareError::Build(BuildError::Invalid(ref v)) if v.field == "timezone"),
+            "{e:?}"
+        );
+        let opts = Options {
+            conference: Some(ConferenceSlug::parse("b").unwrap()),
+            ..Options::default()
+        };
+        let p = prepare(doc, &opts, None, none).unwrap();
+        assert_eq!(
+            (p.format, p.schedule.conference.slug.as_str()),
+            (Format::Confcal, "b")
+        );
+    }
+
+    #[test]
+    fn file_slugs() {
+        assert_eq!(
+            file_slug(Path::new(
+                "/x/sessionize-global-azure-austria-2024.all.json"
+            ))
+            .as_deref(),
+            Some("sessionize-global-azure-austria-2024")
+        );
+        assert_eq!(
+            file_slug(Path::new("FOSDEM 2023.xml")).as_deref(),
+            Some("fosdem-2023")
+        );
+        assert_eq!(file_slug(Path::new(".xml")), None);
+    }
+}

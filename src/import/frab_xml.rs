@@ -349,6 +349,22 @@ mod tests {
     }
 
     #[test]
+    fn entity_expansion_bombs_are_refused() {
+        let mut dtd = String::from("<!ENTITY l0 \"lollollollollol\">");
+        for i in 1..10 {
+            dtd.push_str(&format!(
+                "<!ENTITY l{i} \"{}\">",
+                format!("&l{};", i - 1).repeat(10)
+            ));
+        }
+        let xml = format!(
+            "<?xml version=\"1.0\"?><!DOCTYPE s [{dtd}]><schedule><conference><title>&l9;</title></conference></schedule>"
+        );
+        let e = read(xml.as_bytes()).unwrap_err();
+        assert_eq!(e.field, "body", "{e}");
+    }
+
+    #[test]
     fn errors_name_what_is_wrong() {
         for (xml, needle) in [
             ("<nodes/>", "root element is <nodes>"),

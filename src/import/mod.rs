@@ -272,8 +272,8 @@ pub fn file_slug(path: &Path) -> Option<String> {
 pub type SourceReport = (PathBuf, SyncReport, Vec<Warning>);
 
 /// `confcal import`: reads and validates every file in its format before
-/// anything is written, then imports them all in one transaction, as
-/// [`import_files`] does for schedule documents.
+/// anything is written, then imports them all in one transaction: a bad
+/// file changes nothing.
 pub fn import_sources(
     store: &Store,
     paths: &[PathBuf],
@@ -370,17 +370,6 @@ fn describe(e: &BuildError) -> String {
     }
 }
 
-/// Reads and validates every file before anything is written, then imports
-/// them all in one transaction: a bad file changes nothing.
-pub fn import_files(
-    store: &Store,
-    paths: &[PathBuf],
-) -> Result<Vec<(PathBuf, SyncReport)>, ImportError> {
-    let schedules = load_all(paths)?;
-    let reports = store.sync_schedules(&schedules, Utc::now())?;
-    Ok(paths.iter().cloned().zip(reports).collect())
-}
-
 /// Every file read and validated, no conference in two of them.
 fn load_all(paths: &[PathBuf]) -> Result<Vec<Schedule>, ImportError> {
     let mut schedules: Vec<Schedule> = Vec::with_capacity(paths.len());
@@ -399,11 +388,6 @@ fn load_all(paths: &[PathBuf]) -> Result<Vec<Schedule>, ImportError> {
         schedules.push(schedule);
     }
     Ok(schedules)
-}
-
-/// Imports every `*.json` in `dir`, in name order.
-pub fn import_dir(store: &Store, dir: &Path) -> Result<Vec<(PathBuf, SyncReport)>, ImportError> {
-    import_files(store, &json_files(dir)?)
 }
 
 /// Seeds a new database from every `*.json` in `dir` (see

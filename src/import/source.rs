@@ -14,7 +14,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, Utc};
+use chrono::{
+    DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -465,9 +467,6 @@ fn instant(t: &Time, tz: Tz, what: &str, notes: &mut Vec<String>) -> Result<Date
         }
     }
 }
-
-// TimeZone::offset_from_utc_datetime is a trait method.
-use chrono::TimeZone as _;
 
 /// What an event's id is made of: its key, title, start and room.
 pub type IdInput<'a> = (Option<&'a str>, &'a str, DateTime<Utc>, Option<&'a str>);

@@ -319,13 +319,43 @@ fn named_entity(name: &str) -> Option<char> {
     })
 }
 
-/// `[a-z0-9-]` only: lowercase ASCII letters and digits kept, every other
-/// run of characters one `-`, none at either end; at most `max` bytes.
+/// The ASCII letters of a Latin letter with a diacritic (`ü` is `u`,
+/// `ß` is `ss`), so that `Aufführung` makes `auffuhrung`, not `auff-hrung`.
+fn ascii_of(c: char) -> Option<&'static str> {
+    Some(match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
+        'æ' | 'Æ' => "ae",
+        'ç' | 'Ç' | 'č' | 'Č' | 'ć' | 'Ć' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' | 'ě' | 'Ě' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ñ' | 'Ñ' | 'ň' | 'Ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+        'œ' | 'Œ' => "oe",
+        'ř' | 'Ř' => "r",
+        'š' | 'Š' | 'ś' | 'Ś' => "s",
+        'ß' => "ss",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' | 'ů' | 'Ů' => "u",
+        'ý' | 'ÿ' | 'Ý' => "y",
+        'ž' | 'Ž' | 'ź' | 'Ź' | 'ż' | 'Ż' => "z",
+        'ł' | 'Ł' => "l",
+        _ => return None,
+    })
+}
+
+/// `[a-z0-9-]` only: lowercase ASCII letters and digits kept (and Latin
+/// letters with diacritics as their ASCII letters), every other run of
+/// characters one `-`, none at either end; at most `max` bytes.
+///
+/// Imported sessions' ids are made with it, and subscribers' UIDs with
+/// them: a change here changes the ids of every later import of a source
+/// whose identifiers it touches, so it must not change lightly.
 pub fn slugify(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max));
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
+        } else if let Some(a) = ascii_of(c) {
+            out.push_str(a);
         } else if !out.is_empty() && !out.ends_with('-') {
             out.push('-');
         }
@@ -416,9 +446,11 @@ mod tests {
             "talk-30-min-10min-q-a"
         );
         assert_eq!(slugify("--Camp2019--", 40), "camp2019");
-        assert_eq!(slugify("Pause café", 40), "pause-caf");
+        assert_eq!(slugify("Pause café", 40), "pause-cafe");
+        assert_eq!(slugify("Aufführung (Kunst)", 40), "auffuhrung-kunst");
+        assert_eq!(slugify("Straße", 40), "strasse");
         assert_eq!(slugify("abc-def", 4), "abc");
-        assert_eq!(slugify("ÄÖÜ", 10), "");
+        assert_eq!(slugify("日本語", 10), "");
     }
 
     #[test]

@@ -82,23 +82,36 @@ impl Format {
     /// What `bytes` are, from their first non-blank characters and, for
     /// JSON, its top-level keys.
     pub fn detect(bytes: &[u8]) -> Result<Format, ValidationError> {
+        Format::sniff(bytes, true).map(|f| f.expect("a whole input is always decided"))
+    }
+
+    /// [`Format::detect`] from the first bytes of a file only (`whole`
+    /// false): `None` when they do not decide it (a Sessionize file names
+    /// its speakers only after all its sessions), and the whole file must
+    /// be read. Lets a schedule document be streamed from its file, as a
+    /// 100,000-session import needs, rather than read into memory first.
+    pub fn sniff(bytes: &[u8], whole: bool) -> Result<Option<Format>, ValidationError> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
         let head = &bytes[start.unwrap_or(bytes.len())..];
         if head.len() >= 15 && head[..15].eq_ignore_ascii_case(b"BEGIN:VCALENDAR") {
-            return Ok(Format::Ics);
+            return Ok(Some(Format::Ics));
         }
         match head.first() {
-            Some(b'<') => Ok(Format::FrabXml),
+            Some(b'<') => Ok(Some(Format::FrabXml)),
             Some(b'{') => {
                 let keys = top_level_keys(head);
                 let has = |k: &str| keys.iter().any(|x| x == k);
                 if has("schedule") {
-                    Ok(Format::FrabJson)
-                } else if has("conference") && has("sessions") {
-                    Ok(Format::Confcal)
+                    Ok(Some(Format::FrabJson))
+                } else if has("conference") {
+                    // Only our documents have a top-level conference
+                    // (frab's is inside "schedule").
+                    Ok(Some(Format::Confcal))
                 } else if has("sessions") && (has("speakers") || has("rooms")) {
-                    Ok(Format::Sessionize)
+                    Ok(Some(Format::Sessionize))
+                } else if !whole {
+                    Ok(None)
                 } else {
                     Err(ValidationError::new(
                         "format",
@@ -107,6 +120,7 @@ impl Format {
                     ))
                 }
             }
+            None if !whole => Ok(None),
             _ => Err(ValidationError::new(
                 "format",
                 "the content is none of the formats read (JSON, frab XML, iCalendar)",
@@ -115,28 +129,29 @@ impl Format {
     }
 }
 
-/// The keys of a JSON object, without building its values (a few
-/// megabytes of schedule read once to find which format it is).
+/// The keys of a JSON object, in order, without building its values (a
+/// few megabytes of schedule read once to find which format it is). On
+/// text that breaks off (the first bytes of a file) or is no object,
+/// the keys read until then.
 fn top_level_keys(json: &[u8]) -> Vec<String> {
     use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-    struct Keys;
-    impl<'de> Visitor<'de> for Keys {
-        type Value = Vec<String>;
+    struct Keys<'a>(&'a mut Vec<String>);
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut keys = Vec::new();
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(k) = map.next_key::<String>()? {
+                self.0.push(k);
                 map.next_value::<IgnoredAny>()?;
-                keys.push(k);
             }
-            Ok(keys)
+            Ok(())
         }
     }
-    serde_json::Deserializer::from_slice(json)
-        .deserialize_map(Keys)
-        .unwrap_or_default()
+    let mut keys = Vec::new();
+    let _ = serde_json::Deserializer::from_slice(json).deserialize_map(Keys(&mut keys));
+    keys
 }
 
 /// What the operator says about one import: the format, and the
@@ -214,7 +229,12 @@ pub fn prepare(
 
 /// Our own document: `--conference` renames it, `--timezone` must agree.
 fn prepare_document(bytes: &[u8], opts: &Options) -> Result<Schedule, PrepareError> {
-    let mut doc: ScheduleDocument = parse_document(bytes).map_err(BuildError::Unreadable)?;
+    let doc: ScheduleDocument = parse_document(bytes).map_err(BuildError::Unreadable)?;
+    document_schedule(doc, opts)
+}
+
+/// See [`prepare_document`].
+fn document_schedule(mut doc: ScheduleDocument, opts: &Options) -> Result<Schedule, PrepareError> {
     if let Some(slug) = &opts.conference {
         doc.conference.slug = slug.to_string();
     }
@@ -286,24 +306,65 @@ pub fn import_sources(
     }
     let mut prepared: Vec<Prepared> = Vec::with_capacity(paths.len());
     for path in paths {
-        let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        let read_err = |source| ImportError::Read {
             path: path.clone(),
             source,
-        })?;
-        let p = prepare(&bytes, opts, file_slug(path).as_deref(), |slug| match store
-            .conference(slug)
-        {
-            Ok(rec) => Ok(Some(rec.conference)),
-            Err(StoreError::ConferenceNotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        })
-        .map_err(|e| match e {
+        };
+        let build_err = |e| match e {
             PrepareError::Store(e) => ImportError::Store(e),
             PrepareError::Build(source) => ImportError::Source {
                 path: path.clone(),
                 source,
             },
-        })?;
+        };
+        let unreadable = |e| build_err(PrepareError::Build(BuildError::Unreadable(e)));
+        let mut format = opts.format;
+        let mut whole: Option<Vec<u8>> = None;
+        if format == Format::Auto {
+            let mut head = Vec::new();
+            let file = std::fs::File::open(path).map_err(read_err)?;
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, 64 * 1024), &mut head)
+                .map_err(read_err)?;
+            format = match Format::sniff(&head, false).map_err(unreadable)? {
+                Some(f) => f,
+                None => {
+                    let bytes = std::fs::read(path).map_err(read_err)?;
+                    let f = Format::detect(&bytes).map_err(unreadable)?;
+                    whole = Some(bytes);
+                    f
+                }
+            };
+        }
+        let p = if format == Format::Confcal && whole.is_none() {
+            // Streamed from the file: never the whole text in memory.
+            let file = std::fs::File::open(path).map_err(read_err)?;
+            let doc = read_document(file).map_err(unreadable)?;
+            Prepared {
+                format,
+                schedule: document_schedule(doc, opts).map_err(build_err)?,
+                warnings: Vec::new(),
+            }
+        } else {
+            let bytes = match whole {
+                Some(b) => b,
+                None => std::fs::read(path).map_err(read_err)?,
+            };
+            let opts = Options {
+                format,
+                ..opts.clone()
+            };
+            prepare(
+                &bytes,
+                &opts,
+                file_slug(path).as_deref(),
+                |slug| match store.conference(slug) {
+                    Ok(rec) => Ok(Some(rec.conference)),
+                    Err(StoreError::ConferenceNotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                },
+            )
+            .map_err(build_err)?
+        };
         if let Some(j) = prepared
             .iter()
             .position(|q| q.schedule.conference.slug == p.schedule.conference.slug)
@@ -462,6 +523,31 @@ mod tests {
         }
         for body in [&b"{\"other\": 1}"[..], b"", b"plain words", b"[1, 2]"] {
             assert_eq!(Format::detect(body).unwrap_err().field, "format");
+        }
+        // The first bytes of a file: decided where they can be, else the
+        // whole file is needed.
+        for (head, format) in [
+            (
+                &b"{\"conference\": {\"slug\": \"a\"}, \"sessions\": [{\"id\""[..],
+                Some(Format::Confcal),
+            ),
+            (
+                b"{\"$schema\": \"x\", \"schedule\": {\"version",
+                Some(Format::FrabJson),
+            ),
+            (
+                b"{\"sessions\": [{\"id\": \"658419\", \"title\": \"Key",
+                None,
+            ),
+            (b"{\"$schema\": \"x\", \"sche", None),
+            (b"  ", None),
+        ] {
+            assert_eq!(
+                Format::sniff(head, false),
+                Ok(format),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
         }
         assert_eq!(Format::parse("frab-json"), Ok(Format::FrabJson));
         assert!(Format::parse("pdf")

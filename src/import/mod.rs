@@ -377,14 +377,18 @@ pub fn import_sources(
         }
         prepared.push(p);
     }
-    let schedules: Vec<Schedule> = prepared.iter().map(|p| p.schedule.clone()).collect();
+    // Moved, not copied: a 100,000-session schedule is held once.
+    let (schedules, warnings): (Vec<Schedule>, Vec<Vec<Warning>>) = prepared
+        .into_iter()
+        .map(|p| (p.schedule, p.warnings))
+        .unzip();
     let reports = store.sync_schedules(&schedules, Utc::now())?;
     Ok(paths
         .iter()
         .cloned()
         .zip(reports)
-        .zip(prepared)
-        .map(|((path, r), p)| (path, r, p.warnings))
+        .zip(warnings)
+        .map(|((path, r), w)| (path, r, w))
         .collect())
 }
 

@@ -5,6 +5,7 @@
 //! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
+//! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps
 //! - [`cache`]: rendered feeds by data version, precompressed
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
@@ -19,6 +20,7 @@ pub mod api;
 pub mod body;
 pub mod cache;
 pub mod error;
+pub mod exports;
 pub mod feeds;
 pub mod logging;
 pub mod ops;
@@ -110,6 +112,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/conferences/{conf}/sessions/{id}.ics",
         web::get().to(feeds::session_ics),
+    )
+    .route(
+        "/conferences/{conf}/schedule.xml",
+        web::get().to(exports::schedule_xml),
+    )
+    .route(
+        "/conferences/{conf}/schedule.json",
+        web::get().to(exports::schedule_json),
     )
     .default_service(web::to(not_found));
 }

@@ -5,6 +5,7 @@ mod agendas;
 mod cache;
 mod corpus;
 mod crash;
+mod exports;
 mod faults;
 mod feeds;
 mod fields;

@@ -3,9 +3,9 @@
 //!
 //! The XSD decides the shape: `<version>` and one `<conference>` before the
 //! days; every event has an `id` (a positive integer) and a `guid`, a
-//! `<room>`, `<track>`, `<type>` and `<abstract>` even when empty; a
-//! `<slug>` only where it matches the XSD's `name-rest` pattern (four
-//! characters on each side of a hyphen), since the element is optional.
+//! `<room>`, `<track>`, `<type>` and `<abstract>` even when empty; the
+//! `<slug>` has four characters or more on each side of its hyphen (see
+//! [`super::event_slug`]).
 
 use super::xml::Writer;
 use super::{iso, Export, GENERATOR};
@@ -84,9 +84,7 @@ fn event(w: &mut Writer, ev: &super::Event<'_>, room: &str) {
     w.text("start", &ev.start_time());
     w.text("duration", &ev.duration());
     w.text("room", room);
-    if slug_fits_xsd(&ev.slug) {
-        w.text("slug", &ev.slug);
-    }
+    w.text("slug", &ev.slug);
     w.text("url", &ev.url);
     w.text("title", &s.title);
     w.text("track", &ev.track());
@@ -110,34 +108,4 @@ fn event(w: &mut Writer, ev: &super::Event<'_>, room: &str) {
         w.close();
     }
     w.close();
-}
-
-/// The XSD's `voc-slug-new`: `[a-z0-9_]{4,}-[a-z0-9\-_]{4,}`, whole.
-/// Our slugs are `{acronym}-{id}` with an acronym of four or more
-/// characters and no `-`, so this holds exactly when the id has four or
-/// more characters.
-fn slug_fits_xsd(slug: &str) -> bool {
-    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
-    let Some(dash) = slug.find('-') else {
-        return false;
-    };
-    let (head, tail) = (&slug[..dash], &slug[dash + 1..]);
-    head.len() >= 4
-        && head.chars().all(ok)
-        && tail.len() >= 4
-        && tail.chars().all(|c| ok(c) || c == '-')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs_as_the_xsd_has_them() {
-        assert!(slug_fits_xsd("pycon_us_2012-dismantling-jinja"));
-        assert!(slug_fits_xsd("ab__-abcd"));
-        assert!(!slug_fits_xsd("ab__-abc"));
-        assert!(!slug_fits_xsd("abc-abcd"));
-        assert!(!slug_fits_xsd("abcd"));
-    }
 }

@@ -122,7 +122,7 @@ pub struct Event<'a> {
     pub guid: String,
     pub start: DateTime<Tz>,
     pub end: DateTime<Tz>,
-    /// `{acronym}-{session id}`, frab's shape (`36c3-10496-opening`).
+    /// `{acronym}-{session id}` (see [`event_slug`]).
     pub slug: String,
     /// The session's own page if it has one, else its confcal page.
     pub url: String,
@@ -182,7 +182,7 @@ impl Export<'_> {
                 guid: guid::session_guid(slug, s.id.as_str()),
                 start,
                 end,
-                slug: format!("{acronym}-{}", s.id),
+                slug: event_slug(&acronym, s.id.as_str()),
                 url: s.url.clone().unwrap_or_else(|| {
                     crate::ical::feed::session_page_url(base_url, slug, s.id.as_str())
                 }),
@@ -288,6 +288,16 @@ pub fn acronym(slug: &str) -> String {
     a
 }
 
+/// `{acronym}-{session id}`, frab's shape (`36c3-10496-opening`), and the
+/// way back to the session id for an importer of our own export: the slug
+/// after `{acronym}-`, leading `_` removed. An id shorter than four
+/// characters is padded in front with `_` (`pycon_us_2012-__42`): the XSD
+/// wants four characters after the hyphen, the JSON schema an alphanumeric
+/// last one, and session ids never contain `_`.
+pub fn event_slug(acronym: &str, id: &str) -> String {
+    format!("{acronym}-{:_>4}", id)
+}
+
 /// `^([A-Z][a-z]+/[A-Z][a-z]+)|UTC$` as JSON Schema applies it (a search,
 /// so the first branch is a prefix and the second a suffix).
 fn zone_name_fits_schema(name: &str) -> bool {
@@ -388,6 +398,36 @@ mod tests {
         assert_eq!(acronym("ab"), "ab__");
         assert_eq!(acronym("36c3"), "36c3");
         assert_eq!(acronym("a-b"), "a_b_");
+    }
+
+    #[test]
+    fn slugs_fit_both_schemas_and_give_the_id_back() {
+        assert_eq!(
+            event_slug("pycon_us_2012", "dismantling-jinja"),
+            "pycon_us_2012-dismantling-jinja"
+        );
+        assert_eq!(event_slug("ab__", "42"), "ab__-__42");
+        assert_eq!(event_slug("ab__", "x"), "ab__-___x");
+        assert_eq!(event_slug("conf", "abcd"), "conf-abcd");
+        // XSD `[a-z0-9_]{4,}-[a-z0-9\-_]{4,}` and JSON `[a-z0-9_-]+[a-z0-9]$`,
+        // for every length of id up to the padding and past it.
+        for id in ["x", "4a", "a-b", "abcd", "a-b-c-d-e", "0"] {
+            for slug in ["ab", "pycon-us-2012", "36c3"] {
+                let a = acronym(slug);
+                let s = event_slug(&a, id);
+                let (head, tail) = s.split_once('-').unwrap();
+                assert_eq!(head, a);
+                assert!(head.len() >= 4 && tail.len() >= 4, "{s}");
+                assert!(head
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+                assert!(tail
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'));
+                assert!(s.chars().last().unwrap().is_ascii_alphanumeric(), "{s}");
+                assert_eq!(tail.trim_start_matches('_'), id, "the id comes back");
+            }
+        }
     }
 
     #[test]

@@ -54,10 +54,16 @@ pub fn choose_day_change(
             // Cut by every hour alike: it changes no choice.
             continue;
         }
-        let (first, last) = (
-            start.with_timezone(&tz).date_naive(),
+        let (local_start, last) = (
+            start.with_timezone(&tz).naive_local(),
             end.with_timezone(&tz).date_naive(),
         );
+        let first = local_start.date();
+        if first == last && local_start.time() >= hour(CANDIDATES as u32 - 1) {
+            // Within one date, after the last hour on offer (most talks):
+            // every candidate of that date is at or before its start.
+            continue;
+        }
         for (h, n) in cuts.iter_mut().enumerate() {
             let mut d = first;
             while d <= last {

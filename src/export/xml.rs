@@ -9,44 +9,57 @@
 //! to spaces), and characters XML 1.0 cannot carry at all become U+FFFD
 //! instead of making the document unreadable.
 
-/// Whether XML 1.0 allows `c` in a document (the `Char` production).
-fn allowed(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
 /// Appends `s` as character data.
 pub fn push_text(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            // Only `]]>` needs it, but escaping every `>` is simpler and
-            // just as valid.
-            '>' => out.push_str("&gt;"),
-            // A parser turns a raw CR (and CR LF) into LF.
-            '\r' => out.push_str("&#13;"),
-            c if allowed(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
+    escape(out, s, false);
 }
 
 /// Appends `s` as the content of a double-quoted attribute value.
 pub fn push_attr(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // Attribute-value normalisation would make these spaces.
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if allowed(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
+    escape(out, s, true);
+}
+
+/// Copies `s` into `out` span by span, replacing only what needs it: the
+/// markup characters by references (`>` too: only `]]>` needs it, but
+/// escaping every one is simpler and as valid); CR by `&#13;` (a parser
+/// turns a raw CR, and CR LF, into LF); in attributes also `"`, and LF and
+/// tab by references (attribute-value normalisation would make them
+/// spaces); and what XML 1.0's `Char` production excludes (controls other
+/// than tab, LF and CR; U+FFFE and U+FFFF) by U+FFFD. Every byte that
+/// needs any of this is ASCII or starts U+FFFE/U+FFFF (`EF BF BE`/`BF`),
+/// so the scan is over bytes and the spans between are copied whole.
+fn escape(out: &mut String, s: &str, attr: bool) {
+    let b = s.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let (with, width) = match b[i] {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'\r' => ("&#13;", 1),
+            b'"' if attr => ("&quot;", 1),
+            b'\n' if attr => ("&#10;", 1),
+            b'\t' if attr => ("&#9;", 1),
+            b'\n' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            0..=0x1f => ("\u{FFFD}", 1),
+            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[copied..i]);
+        out.push_str(with);
+        i += width;
+        copied = i;
     }
+    out.push_str(&s[copied..]);
 }
 
 /// Writes an indented document element by element. Names are `&'static
@@ -168,6 +181,47 @@ mod tests {
         // Everything else passes as it is, astral planes included.
         let fine = "é ü 中文 🎉 \u{D7FF}\u{E000}\u{FFFD}\u{10FFFF} \u{85}";
         assert_eq!(text(fine), fine);
+    }
+
+    /// Whatever the text, a strict XML parser reads back exactly the text
+    /// (characters XML cannot carry as U+FFFD), in content and attributes.
+    #[test]
+    fn any_text_reads_back_through_a_parser() {
+        let alphabet = [
+            'a', '&', '<', '>', '"', '\'', '\n', '\r', '\t', ' ', ']', '\u{0}', '\u{1f}', '\u{7f}',
+            'é', '\u{FFFE}', '\u{FFFF}', '\u{FFFD}', '🎉', '\u{85}', ';', '=',
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for round in 0..2_000 {
+            let len = round % 40;
+            let input: String = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            let expected: String = input
+                .chars()
+                .map(|c| {
+                    let ok = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
+                    if ok { c } else { '\u{FFFD}' }
+                })
+                .collect();
+            let mut w = Writer::new(0);
+            w.leaf("e", &[("v", &input)], &input);
+            let doc = w.finish();
+            let parsed = roxmltree::Document::parse(&doc)
+                .unwrap_or_else(|e| panic!("{input:?} gave unreadable XML ({e}): {doc:?}"));
+            let e = parsed.root_element();
+            assert_eq!(
+                e.attribute("v"),
+                Some(expected.as_str()),
+                "attribute of {input:?}"
+            );
+            assert_eq!(e.text().unwrap_or(""), expected, "text of {input:?}");
+        }
     }
 
     #[test]

@@ -20,9 +20,10 @@ documents from the running server and checks:
     unique positive 32-bit integers, and XML and JSON agree on both;
   * content: the events are exactly the conference's confirmed sessions as
     the JSON API lists them, with their titles, rooms, speakers, abstracts,
-    notes, links, kinds and tracks; and every start and end equals the
-    instant expected_instants.py computed from the schedule documents (or,
-    for conferences without a document here, the API's).
+    notes, links, kinds and tracks; and every start and end equals both the
+    API's and the instant expected_instants.py computed from the schedule
+    documents (the API's alone for conferences without a document here,
+    such as imported real files).
 
 With `round-trip BASE ORIG COPY [ORIG COPY ...]` it compares instead the
 sessions of conference COPY (made by importing ORIG's export) with ORIG's,
@@ -302,7 +303,11 @@ def main(argv):
                   f"missing {[by_guid[g]['id'] for g in sorted(set(by_guid) - set(xml_events))][:3]}")
         for guid, s in by_guid.items():
             sid = s["id"]
-            want = expected.get((conf, sid), (utc(s["start"]), utc(s["end"])))
+            served = (utc(s["start"]), utc(s["end"]))
+            want = expected.get((conf, sid), served)
+            rep.check(served == want, f"api session {sid}",
+                      f"the API serves {served[0].isoformat()}..{served[1].isoformat()}, "
+                      f"the document meant {want[0].isoformat()}..{want[1].isoformat()}")
             page = f"{base}/conferences/{conf}/sessions/{sid}"
             content = {
                 "title": s["title"], "room": s["room"] or "", "speakers": s["speakers"],

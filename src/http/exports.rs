@@ -37,14 +37,13 @@ async fn serve(
 ) -> Result<HttpResponse, ApiError> {
     let slug = conf_slug(conf)?;
     // The documents take no options: a key here is a typo or a filter the
-    // apps would wrongly believe applied, so it is refused, as everywhere.
+    // apps would wrongly believe applied, so it is refused, as everywhere
+    // (the error names the key, as the filters' do).
     if let Some((key, _)) = url::form_urlencoded::parse(req.query_string().as_bytes()).next() {
+        let key: String = key.chars().take(64).collect();
         return Err(ApiError::bad_request(
-            "query",
-            format!(
-                "{} takes no query parameters ({key:?} given)",
-                format.file_name()
-            ),
+            &key,
+            format!("unknown parameter: {} takes none", format.file_name()),
         ));
     }
     let key = Key::Export {

@@ -291,9 +291,9 @@ fn unknown_conferences_and_query_keys_are_json_errors() {
         assert_eq!(r.header("content-type"), Some("application/json"));
     }
     app.get("/conferences/pycon-us-2012/schedule.xml?room=E2")
-        .assert_error(400, "query");
+        .assert_error(400, "room");
     app.get("/conferences/pycon-us-2012/schedule.json?x")
-        .assert_error(400, "query");
+        .assert_error(400, "x");
 }
 
 #[test]

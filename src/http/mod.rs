@@ -2,7 +2,8 @@
 //! domain types, run store calls on the blocking pool, and render.
 //!
 //! - [`api`]: the read-only JSON API
-//! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
+//! - [`admin`]: the admin API (schedule sync, session upsert/cancel), and
+//!   [`auth`]: the admin token, checked before the body is read
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`cache`]: rendered feeds by data version, precompressed
@@ -16,6 +17,7 @@
 pub mod admin;
 pub mod agendas;
 pub mod api;
+pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;

@@ -13,6 +13,8 @@
 //!   HTTP/1.0 framing, representations kept whole; the request body's
 //!   deadline; rate limits; the request log)
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
+//! - [`server`]: the HTTP/1 server, which answers `Expect: 100-continue`
+//!   only once the app has looked at the request head
 
 pub mod admin;
 pub mod agendas;
@@ -27,6 +29,7 @@ pub mod ops;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod server;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;

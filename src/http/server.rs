@@ -58,7 +58,8 @@ pub struct ServerOptions {
 }
 
 /// Serves the app that `factory` makes (one per worker, as with
-/// `HttpServer::new`) on `listener`. Not running until awaited.
+/// `HttpServer::new`) on `listener`: the workers start at once, and the
+/// returned [`Server`] completes once the server has stopped.
 ///
 /// Each worker makes the app twice: one instance answers requests without
 /// `Expect`, the other runs those with it until they want their body. Both
@@ -91,7 +92,8 @@ where
         builder = builder.shutdown_signal(signal);
     }
     // Lets each connection close once idle when a stop begins, instead of
-    // holding the stop until its keep-alive runs out (as `HttpServer` does).
+    // holding the stop until its keep-alive runs out. `HttpServer` passes
+    // it the same way; actix-http hides the builder method from its docs.
     let stopping = builder.graceful_shutdown_signal();
     builder
         .listen(format!("confcal-{addr}"), listener, move || {

@@ -5,6 +5,8 @@ mod agendas;
 mod cache;
 mod corpus;
 mod crash;
+mod descriptors;
+mod expect;
 mod faults;
 mod feeds;
 mod fields;

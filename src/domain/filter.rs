@@ -237,6 +237,13 @@ impl SessionFilter {
     /// whole words), any value may. Every word is quoted, so FTS5 syntax
     /// in user text (`AND`, `*`, `"`, `:`) is inert.
     pub fn fts_query(&self) -> Option<String> {
+        self.fts_query_with(|w| w.to_owned())
+    }
+
+    /// [`SessionFilter::fts_query`] with each word's phrase text made by
+    /// `phrase` (the store writes a word as its index holds it); whether a
+    /// word is a prefix is decided on the word as typed.
+    pub fn fts_query_with(&self, mut phrase: impl FnMut(&str) -> String) -> Option<String> {
         if self.q.is_empty() {
             return None;
         }
@@ -252,7 +259,7 @@ impl SessionFilter {
                         } else {
                             ""
                         };
-                        format!("\"{}\"{star}", w.replace('"', "\"\""))
+                        format!("\"{}\"{star}", phrase(w).replace('"', "\"\""))
                     })
                     .collect();
                 format!("({})", words.join(" AND "))

@@ -282,12 +282,16 @@ fn for_each_filtered(
         ));
         args.extend(f.not_kinds.iter().cloned().map(Value::Text));
     }
-    let search = f.fts_query();
+    let search = super::search::match_query(conn, conference_id, f)?;
     let _deadline = search
         .as_ref()
         .map(|_| Deadline::set(conn, SEARCH_DEADLINE));
     if let Some(q) = search {
-        sql.push_str(" AND s.id IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
+        // The index holds this conference's words under its own names, so
+        // the match reads nothing of other conferences.
+        sql.push_str(
+            " AND s.id IN (SELECT rowid FROM session_search WHERE session_search MATCH ?)",
+        );
         args.push(Value::Text(q));
     }
     sql.push_str(" ORDER BY s.start_utc, s.end_utc, s.slug");

@@ -306,9 +306,11 @@ fn for_each_filtered(
 /// The longest a search may hold a reading connection: past it SQLite
 /// interrupts the query, and the request is answered 503 with
 /// `Retry-After` (see [`StoreError::Busy`]). The terms are bounded (see
-/// [`crate::domain::filter::MAX_Q_WORDS`]), so an honest search of any
-/// conference stays far below it; this is the backstop for what the bounds
-/// do not foresee.
+/// [`crate::domain::filter::MAX_Q_WORDS`]) and read only the searched
+/// conference's words (see `search.rs`), so an honest search of any
+/// conference stays far below it, whatever else the database holds; this
+/// is the backstop for what the bounds do not foresee (the worst search
+/// of a conference of 100,000 sessions and more).
 pub const SEARCH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A progress handler that interrupts the connection's statements once

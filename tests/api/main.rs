@@ -20,6 +20,7 @@ mod load;
 mod memory;
 mod ops;
 mod pages;
+mod search;
 mod secrets;
 mod sessions;
 mod subscribe;

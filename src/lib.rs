@@ -13,7 +13,8 @@
 //! - [`domain`]: conferences, sessions, ids, filters, and the local-time rules
 //!   around daylight saving ([`domain::localtime`]) — start here to learn what
 //!   confcal accepts.
-//! - [`store`]: all SQL: migrations, queries, the schedule sync that keeps
+//! - [`store`]: all SQL: migrations, queries, the search index (each
+//!   conference's words apart), the schedule sync that keeps
 //!   `sequence`/`last_modified`/`version` honest, agendas, backups.
 //! - [`import`]: schedule documents from files (`confcal import`, seeding).
 //! - [`export`]: a conference as frab/c3voc `schedule.xml` and

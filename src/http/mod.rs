@@ -2,7 +2,8 @@
 //! domain types, run store calls on the blocking pool, and render.
 //!
 //! - [`api`]: the read-only JSON API
-//! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
+//! - [`admin`]: the admin API (schedule sync, session upsert/cancel), and
+//!   [`auth`]: the admin token, checked before the body is read
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps
@@ -13,10 +14,13 @@
 //!   HTTP/1.0 framing, representations kept whole; the request body's
 //!   deadline; rate limits; the request log)
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
+//! - [`server`]: the HTTP/1 server, which answers `Expect: 100-continue`
+//!   only once the app has looked at the request head
 
 pub mod admin;
 pub mod agendas;
 pub mod api;
+pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;
@@ -27,6 +31,7 @@ pub mod ops;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod server;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;

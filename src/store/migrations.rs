@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_agenda_version.sql"),
     include_str!("migrations/0005_feed_links.sql"),
     include_str!("migrations/0006_agenda_previous_token.sql"),
+    include_str!("migrations/0007_search_per_conference.sql"),
 ];
 
 /// Applies the migrations `conn`'s database lacks, and says how many it

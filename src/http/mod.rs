@@ -6,6 +6,7 @@
 //!   [`auth`]: the admin token, checked before the body is read
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
+//! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps
 //! - [`cache`]: rendered feeds by data version, precompressed
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
@@ -23,6 +24,7 @@ pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;
+pub mod exports;
 pub mod feeds;
 pub mod logging;
 pub mod ops;
@@ -115,6 +117,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/conferences/{conf}/sessions/{id}.ics",
         web::get().to(feeds::session_ics),
+    )
+    .route(
+        "/conferences/{conf}/schedule.xml",
+        web::get().to(exports::schedule_xml),
+    )
+    .route(
+        "/conferences/{conf}/schedule.json",
+        web::get().to(exports::schedule_json),
     )
     .default_service(web::to(not_found));
 }

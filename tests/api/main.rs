@@ -7,6 +7,7 @@ mod corpus;
 mod crash;
 mod descriptors;
 mod expect;
+mod exports;
 mod faults;
 mod feeds;
 mod fields;

@@ -2,7 +2,8 @@
 # confcal's benchmark: one command, one machine, one run, one table.
 #
 #   bench/run.sh           full run (1,000-session feed under wrk for 10 s per
-#                          line; imports of 1k/10k/100k sessions)
+#                          line; imports of 1k/10k/100k sessions; the
+#                          schedule.xml/json exports' cold render and cached rate)
 #   bench/run.sh --smoke   the same steps, small and short (CI runs this so
 #                          the benchmark cannot rot; its numbers mean little)
 #
@@ -159,6 +160,14 @@ done
 row "304 revalidation (If-None-Match)" "$(rps "$feed" "If-None-Match: $etag") req/s" ""
 row "cold render after a change, TTFB (median of $cold_reps)" "$(cold_ttfb "$base" "$feed" "$cold_reps") ms" "whole feed, $main_n sessions"
 row "cold render after a change, gzip, TTFB" "$(cold_ttfb "$base" "$feed" "$cold_reps" 'Accept-Encoding: gzip') ms" "whole feed, $main_n sessions"
+# The schedule-app exports: rendered from the same data on first request
+# after a change, then served from the feeds' cache.
+for doc in xml json; do
+    u="$base/conferences/bench-conf/schedule.$doc"
+    bytes=$(curl -s "$u" | wc -c)
+    row "schedule.$doc cold render after a change, TTFB" "$(cold_ttfb "$base" "$u" "$cold_reps") ms" "median of $cold_reps; $main_n sessions, $((bytes / 1024)) KB"
+    row "schedule.$doc cached, gzip" "$(rps "$u" "Accept-Encoding: gzip") req/s" ""
+done
 stop_server
 
 # Cold whole-feed render at each size.

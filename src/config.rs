@@ -185,8 +185,9 @@ pub enum LogFormat {
 }
 
 /// A secret string (the admin token). Its `Debug` and `Display` never show
-/// it, so printing configuration or an error cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
+/// it, so printing configuration or an error cannot leak it, and it has no
+/// `==`: [`Secret::matches`] is the one way to compare it.
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
@@ -197,6 +198,28 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether `given` is this secret. Both are hashed first and the
+    /// digests compared in constant time, so neither the secret's length
+    /// nor any prefix of it leaks through how long the answer takes.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        constant_time_eq(
+            &Sha256::digest(given.as_bytes()),
+            &Sha256::digest(self.0.as_bytes()),
+        )
+    }
+}
+
+/// Equal length and content, in time that depends only on the length
+/// (which is public wherever this is used: digests, fixed-size tokens).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keeps the compiler from ending the loop at the first difference.
+    std::hint::black_box(diff) == 0
 }
 
 impl fmt::Debug for Secret {
@@ -335,6 +358,21 @@ mod tests {
         assert!(!format!("{s:?} {s}").contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
         assert!("  ".parse::<Secret>().is_err());
+    }
+
+    #[test]
+    fn secrets_match_only_themselves() {
+        let s = Secret::new("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE=");
+        assert!(s.matches("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE="));
+        assert!(!s.matches("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE"));
+        assert!(!s.matches(""));
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 
     #[test]

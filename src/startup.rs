@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 
 use crate::config::Settings;
 use crate::http::cache::FeedCache;
 use crate::http::ops::Metrics;
 use crate::http::protocol;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
+use crate::http::server::ServerOptions;
 use crate::http::{self, AppState};
 use crate::import::{seed_dir, ImportError};
 use crate::store::{Store, StoreError, StoreOptions};
@@ -149,7 +150,20 @@ impl Application {
             },
         });
         let body_limit = settings.body_limit;
-        let mut server = HttpServer::new(move || {
+        let stop_began = Arc::new(OnceLock::new());
+        let shutdown = shutdown.map(|shutdown| {
+            let began = stop_began.clone();
+            Box::pin(async move {
+                shutdown.await;
+                let _ = began.set(Instant::now());
+            }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+        });
+        let options = ServerOptions {
+            workers: settings.workers.map(|n| n.max(1)),
+            shutdown_timeout_secs: SHUTDOWN_GRACE_SECS,
+            shutdown,
+        };
+        let server = http::server::serve(listener, options, move || {
             // Middleware, innermost first: the request meets them from the
             // bottom up, the response from the top down.
             App::new()
@@ -166,27 +180,14 @@ impl Application {
                 .configure(|cfg| http::extractors(cfg, body_limit))
                 .configure(http::routes)
         })
-        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-        .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),
             source,
         })?;
-        if let Some(n) = settings.workers {
-            server = server.workers(n.max(1));
-        }
-        let stop_began = Arc::new(OnceLock::new());
-        if let Some(shutdown) = shutdown {
-            let began = stop_began.clone();
-            server = server.shutdown_signal(async move {
-                shutdown.await;
-                let _ = began.set(Instant::now());
-            });
-        }
         Ok(Application {
             port: local.port(),
             base_url,
-            server: server.run(),
+            server,
             store,
             stop_began,
         })

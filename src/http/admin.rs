@@ -1,53 +1,17 @@
 //! The admin API: replace a whole schedule, import one as published
-//! (frab, Sessionize, iCalendar), create or replace one session,
-//! cancel one. Enabled only when an admin token is configured.
+//! (frab, Sessionize, iCalendar), create or replace one session, cancel
+//! one. Enabled only when an admin token is configured: every handler here
+//! takes [`AdminAuth`] as its first argument, so the token is checked
+//! before anything else, the body included.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::auth::AdminAuth;
 use super::{conf_slug, read_body, session_id, ApiError, AppState};
 use crate::domain::schedule::{parse_document, parse_json, parse_value, SessionDoc};
 use crate::domain::ValidationError;
-
-/// Checks `Authorization: Bearer <token>` against the configured token.
-///
-/// Both sides are hashed first and the digests compared in constant time,
-/// so neither the length nor any prefix of the token leaks through timing.
-fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
-    let Some(expected) = &state.admin_token else {
-        return Err(ApiError::Forbidden(
-            "the admin API is disabled: start confcal with CONFCAL_ADMIN_TOKEN set to enable it"
-                .into(),
-        ));
-    };
-    let given = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        // The scheme is case-insensitive (RFC 9110 §11.1).
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, token)| token)
-        })
-        .ok_or_else(|| {
-            ApiError::Unauthorized("send the admin token as Authorization: Bearer <token>".into())
-        })?;
-    if constant_time_eq(
-        &Sha256::digest(given.trim().as_bytes()),
-        &Sha256::digest(expected.expose().as_bytes()),
-    ) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("wrong admin token".into()))
-    }
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 #[derive(Serialize)]
 struct SyncCounts {
@@ -89,12 +53,11 @@ impl SyncCounts {
 
 /// `PUT /api/conferences/{conf}`: sync the whole schedule.
 pub async fn put_schedule(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &req)?;
     let slug = conf_slug(&path).map_err(|_| {
         ApiError::bad_request(
             "conference",
@@ -125,13 +88,13 @@ pub async fn put_schedule(
 /// iCalendar, or our own document), sent as the raw body. The URL names
 /// the conference; the answer is `PUT`'s, with the import's warnings.
 pub async fn import_schedule(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    req: HttpRequest,
+    req: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     use crate::import::{prepare, BuildError, Format, Options, PrepareError};
-    authorize(&state, &req)?;
     let slug = conf_slug(&path).map_err(|_| {
         ApiError::bad_request(
             "conference",
@@ -201,12 +164,11 @@ pub async fn import_schedule(
 /// session. The body is one session object of the schedule document; its
 /// `id`, if given, must match the URL.
 pub async fn put_session(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &req)?;
     let (conf, id) = path.into_inner();
     let slug = conf_slug(&conf)?;
     let id = crate::domain::SessionId::parse(&id).map_err(|m| ApiError::bad_request("id", m))?;
@@ -250,11 +212,10 @@ pub async fn put_session(
 
 /// `DELETE /api/conferences/{conf}/sessions/{id}`: cancel (never delete).
 pub async fn cancel_session(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &req)?;
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
     let (s2, i2) = (slug.clone(), id.clone());
@@ -266,16 +227,4 @@ pub async fn cancel_session(
         "outcome": outcome,
         "session": super::api::SessionJson::new(&session, &conf, &state.base_url),
     })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn eq() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-    }
 }

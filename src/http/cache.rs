@@ -50,6 +50,11 @@ pub enum Key {
         hash: [u8; 32],
         options: FeedOptions,
     },
+    /// A conference's `schedule.xml` or `schedule.json` for schedule apps.
+    Export {
+        slug: String,
+        format: crate::export::Format,
+    },
 }
 
 /// A rendered feed and its validators.
@@ -59,11 +64,16 @@ pub struct Rendered {
     pub etag: String,
     pub last_modified: DateTime<Utc>,
     pub disposition: String,
+    /// Calendars unless said otherwise (see [`Rendered::with_content_type`]).
+    pub content_type: &'static str,
     gzip: OnceLock<Bytes>,
     br: OnceLock<Bytes>,
     /// Set when the cache files it, so a variant added later is counted.
     ledger: OnceLock<Ledger>,
 }
+
+/// The media type of feeds.
+pub const CALENDAR: &str = "text/calendar; charset=utf-8";
 
 /// gzip level 6 and brotli quality 5: within a few percent of the best
 /// ratio at a fraction of the cost, and fixed, so a variant's bytes (and
@@ -78,10 +88,18 @@ impl Rendered {
             body,
             last_modified,
             disposition,
+            content_type: CALENDAR,
             gzip: OnceLock::new(),
             br: OnceLock::new(),
             ledger: OnceLock::new(),
         }
+    }
+
+    /// The same rendering served as another media type: the schedule
+    /// exports share the feeds' cache and revalidation.
+    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self
     }
 
     /// True when the variant is ready (no compression work to do).

@@ -3,9 +3,11 @@
 //!
 //! - [`api`]: the read-only JSON API
 //! - [`admin`]: the admin API (schedule sync, imports of published
-//!   schedules, session upsert/cancel)
+//!   schedules, session upsert/cancel), and [`auth`]: the admin token,
+//!   checked before the body is read
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
+//! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps
 //! - [`cache`]: rendered feeds by data version, precompressed
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
@@ -13,19 +15,24 @@
 //!   HTTP/1.0 framing, representations kept whole; the request body's
 //!   deadline; rate limits; the request log)
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
+//! - [`server`]: the HTTP/1 server, which answers `Expect: 100-continue`
+//!   only once the app has looked at the request head
 
 pub mod admin;
 pub mod agendas;
 pub mod api;
+pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;
+pub mod exports;
 pub mod feeds;
 pub mod logging;
 pub mod ops;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod server;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -115,6 +122,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/conferences/{conf}/sessions/{id}.ics",
         web::get().to(feeds::session_ics),
+    )
+    .route(
+        "/conferences/{conf}/schedule.xml",
+        web::get().to(exports::schedule_xml),
+    )
+    .route(
+        "/conferences/{conf}/schedule.json",
+        web::get().to(exports::schedule_json),
     )
     .default_service(web::to(not_found));
 }

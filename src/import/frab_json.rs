@@ -140,6 +140,7 @@ fn read_event(
     ev.tracks = string(e, "track").into_iter().collect();
     ev.kind = string(e, "type");
     ev.language = string(e, "language");
+    ev.slug = string(e, "slug");
     ev.abstract_ = string(e, "abstract").unwrap_or_default();
     ev.notes = string(e, "description");
     ev.url = string(e, "url");
@@ -222,6 +223,7 @@ fn read_flat(conf: &Value, events: &[Value], source: &mut Source) -> Result<(), 
         };
         ev.kind = string(e, "type");
         ev.language = string(e, "language");
+        ev.slug = string(e, "slug");
         ev.abstract_ = string(e, "abstract").unwrap_or_default();
         ev.notes = string(e, "description");
         ev.url = string(e, "url");

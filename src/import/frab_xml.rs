@@ -199,6 +199,7 @@ fn read_event(
     ev.tracks = text("track").into_iter().collect();
     ev.kind = text("type");
     ev.language = text("language");
+    ev.slug = text("slug");
     ev.abstract_ = text("abstract").unwrap_or_default();
     ev.notes = text("description");
     ev.url = text("url");

@@ -27,7 +27,7 @@ use crate::domain::localtime::{fmt_offset, format_local, parse_local};
 use crate::domain::schedule::{
     limits, parse_kind, parse_language, ConferenceDoc, GeoDoc, LinkDoc, SessionDoc,
 };
-use crate::domain::{Conference, ConferenceSlug, ScheduleDocument, ValidationError};
+use crate::domain::{Conference, ConferenceSlug, ScheduleDocument, SessionId, ValidationError};
 
 /// A time as a source wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +96,9 @@ pub struct Event {
     pub kind: Option<String>,
     /// As written: `de`, `de, en`.
     pub language: Option<String>,
+    /// frab's `<slug>`: in confcal's own exports, the way back to the
+    /// session id (see [`own_export_id`]).
+    pub slug: Option<String>,
     pub start: Time,
     /// A second reading of the start that the source gives beside
     /// `start`, and how to name it (frab's conference day and `<start>`
@@ -119,6 +122,7 @@ impl Event {
             links: Vec::new(),
             kind: None,
             language: None,
+            slug: None,
             start,
             start_also: None,
             end,
@@ -227,6 +231,7 @@ pub fn build(
 ) -> Result<(ScheduleDocument, Vec<Warning>), BuildError> {
     let mut warnings = source.warnings;
     let slug = conference_slug(&source.acronym, given)?;
+    let acronym = source.acronym.clone();
     let tz = zone(&source.timezone, given, stored, &mut warnings)?;
     let base = source.base_url.clone();
     let conference = ConferenceDoc {
@@ -292,10 +297,16 @@ pub fn build(
         }
         timed.push((ev, label, start, end));
     }
-    let ids = session_ids(
+    let own: Vec<Option<String>> = timed
+        .iter()
+        .map(|(ev, ..)| own_export_id(acronym.as_deref(), ev))
+        .collect();
+    let mut derived = session_ids(
         &timed
             .iter()
-            .map(|(ev, _, start, _)| {
+            .zip(&own)
+            .filter(|(_, own)| own.is_none())
+            .map(|((ev, _, start, _), _)| {
                 (
                     ev.key.as_deref(),
                     ev.title.as_str(),
@@ -304,11 +315,18 @@ pub fn build(
                 )
             })
             .collect::<Vec<_>>(),
-    );
+    )
+    .into_iter();
+    let ours: Vec<bool> = own.iter().map(Option::is_some).collect();
+    let ids: Vec<String> = own
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| derived.next().expect("one id per event")))
+        .collect();
     let mut sessions = Vec::with_capacity(timed.len());
-    for ((ev, label, start, end), id) in timed.into_iter().zip(ids) {
+    for (((ev, label, start, end), id), ours) in timed.into_iter().zip(ids).zip(ours) {
         let mut w = |m: String| warnings.push(Warning::new(Some(label.clone()), m));
-        sessions.push(session(ev, id, start, end, tz, base.as_ref(), &mut w));
+        let at = (start, end);
+        sessions.push(session(ev, id, at, tz, base.as_ref(), ours, &mut w));
     }
     Ok((
         ScheduleDocument {
@@ -468,6 +486,27 @@ fn instant(t: &Time, tz: Tz, what: &str, notes: &mut Vec<String>) -> Result<Date
     }
 }
 
+/// The session id of an event of confcal's own frab export: its slug is
+/// `{acronym}-{id}` (the id padded in front with `_`) and its guid the one
+/// confcal derives from the conference's slug and that id. Both must
+/// agree, so no other schedule's event is taken for one of ours; then
+/// importing an export gives back the very sessions that were exported,
+/// under their own ids.
+fn own_export_id(acronym: Option<&str>, ev: &Event) -> Option<String> {
+    let acronym = acronym?;
+    let id = ev
+        .slug
+        .as_deref()?
+        .strip_prefix(acronym)?
+        .strip_prefix('-')?
+        .trim_start_matches('_');
+    SessionId::parse(id).ok()?;
+    // The acronym is the slug with `-` written `_` and padded with `_`.
+    let conference = acronym.replace('_', "-");
+    let conference = conference.trim_end_matches('-');
+    (ev.key.as_deref()? == crate::export::guid::session_guid(conference, id)).then(|| id.to_owned())
+}
+
 /// What an event's id is made of: its key, title, start and room.
 pub type IdInput<'a> = (Option<&'a str>, &'a str, DateTime<Utc>, Option<&'a str>);
 
@@ -571,13 +610,18 @@ fn absolute_url(s: &str, base: Option<&url::Url>) -> Option<String> {
 
 /// The session document for one event: its text as the document can hold
 /// it, every cut or drop reported through `warn`.
+///
+/// `ours`: the event is one of confcal's own export (see
+/// [`own_export_id`]), whose text is ours already: kept as it is, no HTML
+/// read into it. (Its one frab track stays one: the export joins several
+/// with ", ", and a track's own name may have a comma.)
 fn session(
     ev: Event,
     id: String,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     tz: Tz,
     base: Option<&url::Url>,
+    ours: bool,
     warn: &mut dyn FnMut(String),
 ) -> SessionDoc {
     let mut notes: Vec<String> = Vec::new();
@@ -623,7 +667,12 @@ fn session(
         .filter(|r| !r.is_empty());
 
     let text = |what: &str, s: &str, max: usize, notes: &mut Vec<String>| -> String {
-        let (t, was_cut) = cut(multi_line(&html_to_text(s)), max);
+        let text = if ours {
+            std::borrow::Cow::Borrowed(s)
+        } else {
+            html_to_text(s)
+        };
+        let (t, was_cut) = cut(multi_line(&text), max);
         if was_cut {
             notes.push(format!("its {what} was cut to {max} characters"));
         }
@@ -1077,6 +1126,54 @@ mod tests {
     }
 
     #[test]
+    fn our_own_export_gives_its_session_ids_back() {
+        let t = offset("2012-03-09T14:00:00-08:00");
+        let mut ours = Event::new(t.clone(), End::After(Duration::minutes(40)));
+        ours.key = Some(crate::export::guid::session_guid(
+            "pycon-us-2012",
+            "dismantling-jinja",
+        ));
+        ours.slug = Some(crate::export::event_slug(
+            "pycon_us_2012",
+            "dismantling-jinja",
+        ));
+        // Its text is ours: kept as it is, HTML-like or not.
+        ours.notes = Some("notes <i>, and </p>".into());
+        let mut short = Event::new(t.clone(), End::After(Duration::minutes(40)));
+        short.key = Some(crate::export::guid::session_guid("pycon-us-2012", "a--b"));
+        short.slug = Some(crate::export::event_slug("pycon_us_2012", "a--b"));
+        // A slug of that shape with a guid confcal did not derive: a
+        // foreign event, keyed by its guid as any other.
+        let mut foreign = Event::new(t, End::After(Duration::minutes(40)));
+        foreign.key = Some("29aecfd7-2e44-4f49-ab86-29b5e0877325".into());
+        foreign.slug = Some("pycon_us_2012-keynote".into());
+        let source = Source {
+            acronym: Some("pycon_us_2012".into()),
+            timezone: Some("America/Los_Angeles".into()),
+            events: vec![ours, short, foreign],
+            ..Source::default()
+        };
+        let given = Given {
+            slug: Some(ConferenceSlug::parse("copy").unwrap()),
+            ..Given::default()
+        };
+        let (doc, _) = build(source, &given, None).unwrap();
+        let ids: Vec<&str> = doc.sessions.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "dismantling-jinja",
+                "a--b",
+                "29aecfd7-2e44-4f49-ab86-29b5e0877325"
+            ]
+        );
+        assert_eq!(
+            doc.sessions[0].notes.as_deref(),
+            Some("notes <i>, and </p>")
+        );
+    }
+
+    #[test]
     fn zone_comes_from_the_operator_the_source_or_the_store() {
         let mut w = Vec::new();
         let given = Given {
@@ -1130,10 +1227,10 @@ mod tests {
         let s = session(
             ev,
             "1".into(),
-            utc("2019-12-28T19:00:00Z"),
-            utc("2019-12-28T20:00:00Z"),
+            (utc("2019-12-28T19:00:00Z"), utc("2019-12-28T20:00:00Z")),
             Berlin,
             Some(&base),
+            false,
             &mut |m| warnings.push(m),
         );
         assert_eq!(s.title, "A wrapped title");

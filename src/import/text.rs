@@ -134,9 +134,17 @@ fn tag_at(s: &str) -> Option<(String, bool, &str, usize)> {
     (well_formed && HTML_TAGS.contains(&name.as_str())).then(|| (name, closing, after, end + 1))
 }
 
-/// Whether `s` holds HTML markup (see [`HTML_TAGS`]).
+/// Whether `s` holds HTML markup: a closing tag of one of [`HTML_TAGS`]
+/// (`</p>`), or a `<br>`, `<hr>` or `<img …>`, which have none. An opening
+/// tag alone is not enough ("notes <i>" may well be plain text): only a
+/// text that ends what it opens, or breaks lines the HTML way, is read as
+/// HTML.
 pub fn looks_like_html(s: &str) -> bool {
-    s.match_indices('<').any(|(i, _)| tag_at(&s[i..]).is_some())
+    s.match_indices('<').any(|(i, _)| {
+        tag_at(&s[i..]).is_some_and(|(name, closing, _, _)| {
+            closing || matches!(name.as_str(), "br" | "hr" | "img")
+        })
+    })
 }
 
 /// The value of attribute `name` in a tag's attribute text.
@@ -426,6 +434,8 @@ mod tests {
             "Send <your name> to us",
             "**bold** [link](https://e.example)",
             "x &amp; y stays: not HTML",
+            "notes <i>",
+            "an <a href=\"x\"> left open",
         ] {
             assert!(matches!(html_to_text(s), Cow::Borrowed(_)), "{s}");
         }

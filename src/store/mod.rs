@@ -19,6 +19,7 @@ mod feed_links;
 mod files;
 mod migrations;
 mod queries;
+mod search;
 mod sync;
 
 use std::path::Path;
@@ -36,6 +37,7 @@ pub use backup::{backup, BackupOptions, BackupReport, Checkpoint, DbStats};
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
 pub use queries::Facets;
+pub use search::register as register_search_function;
 pub use sync::{Outcome, SyncReport};
 
 /// The cause of [`StoreError::Busy`] when a query was stopped at its
@@ -361,6 +363,8 @@ fn set_wal(conn: &Connection) -> Result<(), StoreError> {
 
 fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(READ_BUSY_TIMEOUT)?;
+    // The search index's triggers call it (migrations too).
+    search::register(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a write acknowledged to a user survives a power cut, not only a
     // crash of the process. Writes are small, so the cost is small.

@@ -282,12 +282,16 @@ fn for_each_filtered(
         ));
         args.extend(f.not_kinds.iter().cloned().map(Value::Text));
     }
-    let search = f.fts_query();
+    let search = super::search::match_query(conn, conference_id, f)?;
     let _deadline = search
         .as_ref()
         .map(|_| Deadline::set(conn, SEARCH_DEADLINE));
     if let Some(q) = search {
-        sql.push_str(" AND s.id IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
+        // The index holds this conference's words under its own names, so
+        // the match reads nothing of other conferences.
+        sql.push_str(
+            " AND s.id IN (SELECT rowid FROM session_search WHERE session_search MATCH ?)",
+        );
         args.push(Value::Text(q));
     }
     sql.push_str(" ORDER BY s.start_utc, s.end_utc, s.slug");
@@ -302,9 +306,11 @@ fn for_each_filtered(
 /// The longest a search may hold a reading connection: past it SQLite
 /// interrupts the query, and the request is answered 503 with
 /// `Retry-After` (see [`StoreError::Busy`]). The terms are bounded (see
-/// [`crate::domain::filter::MAX_Q_WORDS`]), so an honest search of any
-/// conference stays far below it; this is the backstop for what the bounds
-/// do not foresee.
+/// [`crate::domain::filter::MAX_Q_WORDS`]) and read only the searched
+/// conference's words (see `search.rs`), so an honest search of any
+/// conference stays far below it, whatever else the database holds; this
+/// is the backstop for what the bounds do not foresee (the worst search
+/// of a conference of 100,000 sessions and more).
 pub const SEARCH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A progress handler that interrupts the connection's statements once

@@ -5,7 +5,8 @@
 -- columns, rows and ids (the procedure of SQLite's "ALTER TABLE" page:
 -- the runner turns foreign keys off around migrations, so agenda stars
 -- keep pointing at the same ids, and checks them before committing).
--- The full-text index keeps its rowids, which are those same ids.
+-- The search index keeps its rowids, which are those same ids; dropping
+-- the old table drops its triggers first, so no row leaves the index.
 --
 -- The new table also has a session's language(s), `de` or `de, en`, as
 -- published schedules give them (none for the rows from before).
@@ -44,25 +45,33 @@ SELECT id, conference_id, slug, title, speakers, start_utc, end_utc, room, track
        notes, url, status, sequence, created, last_modified, kind, links
 FROM sessions;
 
--- Drops the old table's index and triggers with it.
+-- Drops the old table's index and triggers with it (the triggers first:
+-- none fires).
 DROP TABLE sessions;
 ALTER TABLE sessions_new RENAME TO sessions;
 
 CREATE INDEX sessions_by_start ON sessions (conference_id, start_utc, end_utc, slug);
 
-CREATE TRIGGER sessions_fts_insert AFTER INSERT ON sessions BEGIN
-    INSERT INTO sessions_fts (rowid, title, abstract, speakers)
-    VALUES (new.id, new.title, new.abstract, new.speakers);
+-- The search index's triggers, as 0007 made them (the index keeps its
+-- rows: they are keyed by the same ids).
+CREATE TRIGGER session_search_insert AFTER INSERT ON sessions BEGIN
+    INSERT INTO session_search (rowid, title, abstract, speakers)
+    VALUES (new.id,
+            confcal_search_words(new.conference_id, new.title),
+            confcal_search_words(new.conference_id, new.abstract),
+            confcal_search_words(new.conference_id, new.speakers));
 END;
 
-CREATE TRIGGER sessions_fts_delete AFTER DELETE ON sessions BEGIN
-    INSERT INTO sessions_fts (sessions_fts, rowid, title, abstract, speakers)
-    VALUES ('delete', old.id, old.title, old.abstract, old.speakers);
+CREATE TRIGGER session_search_delete AFTER DELETE ON sessions BEGIN
+    DELETE FROM session_search WHERE rowid = old.id;
 END;
 
-CREATE TRIGGER sessions_fts_update AFTER UPDATE OF title, abstract, speakers ON sessions BEGIN
-    INSERT INTO sessions_fts (sessions_fts, rowid, title, abstract, speakers)
-    VALUES ('delete', old.id, old.title, old.abstract, old.speakers);
-    INSERT INTO sessions_fts (rowid, title, abstract, speakers)
-    VALUES (new.id, new.title, new.abstract, new.speakers);
+CREATE TRIGGER session_search_update
+AFTER UPDATE OF conference_id, title, abstract, speakers ON sessions BEGIN
+    DELETE FROM session_search WHERE rowid = old.id;
+    INSERT INTO session_search (rowid, title, abstract, speakers)
+    VALUES (new.id,
+            confcal_search_words(new.conference_id, new.title),
+            confcal_search_words(new.conference_id, new.abstract),
+            confcal_search_words(new.conference_id, new.speakers));
 END;

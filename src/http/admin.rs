@@ -119,11 +119,14 @@ pub async fn import_schedule(
                     )
                 })?)
             }
+            // Named as the field (its first 64 characters), as the
+            // exports and filters do.
             other => {
+                let key: String = other.chars().take(64).collect();
                 return Err(ApiError::bad_request(
-                    "query",
-                    format!("unknown parameter {other:?}: use format and timezone"),
-                ))
+                    &key,
+                    format!("unknown parameter {key:?}: use format and timezone"),
+                ));
             }
         }
     }

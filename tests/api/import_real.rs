@@ -325,7 +325,7 @@ fn admin_import_errors_are_4xx_naming_the_field() {
     let path = "/api/conferences/c31/import";
     post(&app, &format!("{path}?format=pdf"), &xml).assert_error(400, "format");
     post(&app, &format!("{path}?timezone=Mars/Olympus"), &xml).assert_error(400, "timezone");
-    post(&app, &format!("{path}?zone=UTC"), &xml).assert_error(400, "query");
+    post(&app, &format!("{path}?zone=UTC"), &xml).assert_error(400, "zone");
     post(&app, path, b"\x00garbage").assert_error(400, "format");
     post(&app, &format!("{path}?format=frab-xml"), b"<schedule><day").assert_error(400, "body");
     post(&app, &format!("{path}?format=ics"), &xml).assert_error(400, "body");

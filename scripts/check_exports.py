@@ -213,7 +213,7 @@ def read_json(rep, doc, zone):
 
 
 ROUND_TRIP_FIELDS = ["title", "speakers", "start", "end", "room", "tracks", "abstract",
-                     "notes", "url", "kind", "links", "status"]
+                     "notes", "url", "kind", "links", "language", "status"]
 
 
 def round_trip(argv):
@@ -239,6 +239,10 @@ def round_trip(argv):
                 x, y = s[k], t[k]
                 if k in ("start", "end"):
                     x, y = utc(x), utc(y)
+                if k == "tracks":
+                    # frab has one track an event: the export joins a
+                    # session's tracks with ", ", and that one comes back.
+                    x, y = ", ".join(x), ", ".join(y)
                 rep.check(x == y, f"session {sid}", f"{k}: {y!r} came back for {x!r}")
         print(f"check_exports: round trip {orig} -> {copy}: {len(b)} of {len(live)} sessions: "
               + ("ok" if not rep.errors else f"{len(rep.errors)} problem(s)"))

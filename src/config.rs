@@ -36,12 +36,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the JSON API and the feeds (the default).
     Serve(ServeArgs),
-    /// Import schedule documents (JSON) into the database: all or nothing.
-    Import {
-        /// Schedule documents to import.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Import schedules into the database: confcal documents, frab or
+    /// pretalx schedule.xml / schedule.json, Sessionize, iCalendar. All or
+    /// nothing.
+    Import(ImportArgs),
     /// Write a consistent copy of the database to PATH while the server may
     /// be running (SQLite's online backup API; atomic rename into place).
     Backup {
@@ -80,6 +78,35 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+/// `confcal import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The files' format; `auto` recognises it from the content.
+    #[arg(long, value_enum, default_value_t = crate::import::Format::Auto)]
+    pub format: crate::import::Format,
+    /// The conference's slug (otherwise frab's acronym, or the file's name
+    /// up to its first dot). One file only.
+    #[arg(long, value_parser = parse_slug)]
+    pub conference: Option<crate::domain::ConferenceSlug>,
+    /// The conference's IANA time zone, such as Europe/Berlin: needed when
+    /// the schedule names none (Sessionize, FOSDEM, several frab files),
+    /// and it overrides the one a schedule names.
+    #[arg(long, value_parser = parse_zone)]
+    pub timezone: Option<chrono_tz::Tz>,
+    /// Schedule files to import.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+fn parse_slug(s: &str) -> Result<crate::domain::ConferenceSlug, String> {
+    crate::domain::ConferenceSlug::parse(s)
+}
+
+fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an IANA time zone name (such as Europe/Berlin)"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -367,7 +394,32 @@ mod tests {
     fn cli_shapes() {
         let cli = Cli::parse_from(["confcal", "--db", "x.db", "import", "a.json", "b.json"]);
         assert_eq!(cli.db, PathBuf::from("x.db"));
-        assert!(matches!(cli.command, Some(Command::Import { ref files }) if files.len() == 2));
+        assert!(
+            matches!(cli.command, Some(Command::Import(ref a)) if a.files.len() == 2
+            && a.format == crate::import::Format::Auto && a.timezone.is_none())
+        );
+        let cli = Cli::parse_from([
+            "confcal",
+            "import",
+            "--format",
+            "frab-xml",
+            "--conference",
+            "36c3",
+            "--timezone",
+            "Europe/Berlin",
+            "f.xml",
+        ]);
+        assert!(matches!(cli.command, Some(Command::Import(ref a))
+            if a.format == crate::import::Format::FrabXml
+            && a.conference.as_ref().map(|c| c.as_str()) == Some("36c3")
+            && a.timezone == Some(chrono_tz::Europe::Berlin)));
+        for bad in [
+            ["confcal", "import", "--format", "pdf", "f"],
+            ["confcal", "import", "--timezone", "CEST", "f"],
+            ["confcal", "import", "--conference", "Bad_Slug", "f"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
         let cli = Cli::parse_from(["confcal", "serve", "--addr", "0.0.0.0:9000"]);
         assert!(matches!(cli.command, Some(Command::Serve(ref a)) if a.addr == "0.0.0.0:9000"));
         assert!(Cli::try_parse_from(["confcal", "import"]).is_err());

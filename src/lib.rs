@@ -16,7 +16,10 @@
 //! - [`store`]: all SQL: migrations, queries, the search index (each
 //!   conference's words apart), the schedule sync that keeps
 //!   `sequence`/`last_modified`/`version` honest, agendas, backups.
-//! - [`import`]: schedule documents from files (`confcal import`, seeding).
+//! - [`import`]: schedules in: our documents and what conferences publish
+//!   (frab XML/JSON, Sessionize, iCalendar), read into one source model
+//!   whose rules make a schedule document (`confcal import`, the admin
+//!   import, seeding).
 //! - [`export`]: a conference as frab/c3voc `schedule.xml` and
 //!   `schedule.json` for schedule apps (the day model, stable guids and
 //!   ids, an escaping XML writer).

@@ -3,10 +3,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use confcal::config::{Cli, Command, LogFormat, ServeArgs, Settings};
+use confcal::config::{Cli, Command, ImportArgs, LogFormat, ServeArgs, Settings};
 use confcal::domain::{ConferenceSlug, ScheduleDocument};
 use confcal::generate::{generate, write, GenerateArgs};
-use confcal::import::import_files;
+use confcal::import::{import_sources, Options};
 use confcal::startup::{shutdown_signal, Application};
 use confcal::store::{BackupOptions, Store, StoreOptions};
 
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(Settings::from_args(cli.db, ServeArgs::default())),
         Some(Command::Serve(args)) => serve(Settings::from_args(cli.db, args)),
-        Some(Command::Import { files }) => import(&cli.db, &files),
+        Some(Command::Import(args)) => import(&cli.db, args),
         Some(Command::Backup { path }) => backup(&cli.db, &path),
         Some(Command::Export { conf }) => export(&cli.db, &conf),
         Some(Command::Healthcheck { addr, timeout }) => {
@@ -121,7 +121,18 @@ fn export(db: &Path, conf: &str) -> Result<(), String> {
 /// import may queue behind a server's long write rather than fail.
 const IMPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), String> {
+fn import(db: &std::path::Path, args: ImportArgs) -> Result<(), String> {
+    // Reading from a URL is the work of following a source; until then,
+    // say so rather than fail on a file named "https:".
+    if let Some(url) = args.files.iter().find(|f| {
+        f.to_str()
+            .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+    }) {
+        return Err(format!(
+            "{}: confcal import reads files; download the schedule first (curl -o schedule.xml URL)",
+            url.display()
+        ));
+    }
     let store = Store::open_with(
         db,
         StoreOptions {
@@ -130,20 +141,26 @@ fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), Stri
         },
     )
     .map_err(|e| e.to_string())?;
-    let reports = import_files(&store, files).map_err(|e| e.to_string())?;
+    let opts = Options {
+        format: args.format,
+        conference: args.conference,
+        timezone: args.timezone,
+    };
+    let reports = import_sources(&store, &args.files, &opts).map_err(|e| e.to_string())?;
     // The import is committed by now: a closed stdout (`| head`) must not
     // turn it into a failure, so write errors end the report quietly.
     let mut out = std::io::stdout().lock();
     let _ = (|| -> std::io::Result<()> {
-        for (path, r) in reports {
+        for (path, r, warnings) in reports {
             writeln!(
                 out,
-                "{}: {} created, {} updated, {} cancelled, {} unchanged",
+                "{}: {} created, {} updated, {} cancelled, {} unchanged, {} warnings",
                 path.display(),
                 r.created.len(),
                 r.updated.len(),
                 r.cancelled.len(),
-                r.unchanged.len()
+                r.unchanged.len(),
+                warnings.len()
             )?;
             for (what, ids) in [
                 ("created", &r.created),
@@ -153,6 +170,9 @@ fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), Stri
                 for id in ids {
                     writeln!(out, "  {what} {id}")?;
                 }
+            }
+            for w in warnings {
+                writeln!(out, "  warning: {w}")?;
             }
         }
         out.flush()

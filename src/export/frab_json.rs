@@ -2,7 +2,8 @@
 //! schema (`https://c3voc.de/schedule/schema.json`, draft-06).
 //!
 //! The schema decides the shape: every event carries each required key,
-//! `null` where we have nothing (`subtitle`, `language`, a missing track);
+//! `null` where we have nothing (`subtitle`, a `language` not known, a
+//! missing track);
 //! `start` and `duration` are `HH:MM` (the schema allows no seconds, which
 //! `date` and `end` keep); persons are `{"name", "public_name"}`, which
 //! matches exactly one of the schema's two person shapes (pretalx's) while
@@ -207,7 +208,7 @@ fn event<'a>(ev: &'a super::Event<'a>, room: &'a str) -> EventJson<'a> {
         subtitle: None,
         track: (!s.tracks.is_empty()).then(|| ev.track()),
         kind: ev.kind(),
-        language: None,
+        language: s.language.as_deref(),
         abstract_: &s.abstract_,
         description: s.notes.as_deref(),
         persons: s

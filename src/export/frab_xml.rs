@@ -93,6 +93,9 @@ fn event(w: &mut Writer, ev: &super::Event<'_>, room: &str) {
     if let Some(notes) = &s.notes {
         w.text("description", notes);
     }
+    if let Some(language) = &s.language {
+        w.text("language", language);
+    }
     if !s.speakers.is_empty() {
         w.open("persons", &[]);
         for p in &s.speakers {

@@ -121,6 +121,7 @@ mod tests {
                 url: None,
                 kind: None,
                 links: vec![],
+                language: None,
             },
             status: Status::Confirmed,
             sequence: 0,

@@ -2,8 +2,9 @@
 //! domain types, run store calls on the blocking pool, and render.
 //!
 //! - [`api`]: the read-only JSON API
-//! - [`admin`]: the admin API (schedule sync, session upsert/cancel), and
-//!   [`auth`]: the admin token, checked before the body is read
+//! - [`admin`]: the admin API (schedule sync, imports of published
+//!   schedules, session upsert/cancel), and [`auth`]: the admin token,
+//!   checked before the body is read
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps
@@ -80,6 +81,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/conferences", web::get().to(api::conferences))
             .route("/conferences/{conf}", web::get().to(api::conference))
             .route("/conferences/{conf}", web::put().to(admin::put_schedule))
+            .route(
+                "/conferences/{conf}/import",
+                web::post().to(admin::import_schedule),
+            )
             .route("/conferences/{conf}/sessions", web::get().to(api::sessions))
             .route(
                 "/conferences/{conf}/sessions/{id}",

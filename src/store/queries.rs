@@ -18,7 +18,7 @@ const CONFERENCE_COLUMNS: &str = "c.id, c.slug, c.name, c.timezone, c.venue, c.u
      c.address, c.geo_lat, c.geo_lon, c.color";
 
 pub(super) const SESSION_COLUMNS: &str = "s.slug, s.title, s.speakers, s.start_utc, s.end_utc, \
-     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified, s.kind, s.links";
+     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified, s.kind, s.links, s.language";
 
 impl Store {
     pub fn conferences(&self) -> Result<Vec<ConferenceRecord>, StoreError> {
@@ -363,6 +363,7 @@ pub(super) fn session_row_at(
     let modified: i64 = r.get(o + 13)?;
     let kind: Option<String> = r.get(o + 14)?;
     let links: String = r.get(o + 15)?;
+    let language: Option<String> = r.get(o + 16)?;
     Ok((|| {
         let json = |s: &str| -> Result<Vec<String>, StoreError> {
             serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -382,6 +383,7 @@ pub(super) fn session_row_at(
                 kind,
                 links: serde_json::from_str::<Vec<Link>>(&links)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                language,
             },
             status: match status.as_str() {
                 "cancelled" => Status::Cancelled,

@@ -15,6 +15,7 @@ mod golden;
 mod helpers;
 mod http;
 mod import_cli;
+mod import_real;
 mod injection;
 mod limits;
 mod load;

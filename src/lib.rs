@@ -23,6 +23,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod follow;
 pub mod generate;
 pub mod http;
 pub mod ical;

@@ -15,7 +15,7 @@ use crate::domain::ValidationError;
 ///
 /// Both sides are hashed first and the digests compared in constant time,
 /// so neither the length nor any prefix of the token leaks through timing.
-fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
+pub(super) fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), ApiError> {
     let Some(expected) = &state.admin_token else {
         return Err(ApiError::Forbidden(
             "the admin API is disabled: start confcal with CONFCAL_ADMIN_TOKEN set to enable it"

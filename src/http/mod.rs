@@ -4,6 +4,8 @@
 //! - [`api`]: the read-only JSON API
 //! - [`admin`]: the admin API (schedule sync, imports of published
 //!   schedules, session upsert/cancel)
+//! - [`sources`]: the admin API of followed sources (set, show, sync now,
+//!   stop following)
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`cache`]: rendered feeds by data version, precompressed
@@ -26,6 +28,7 @@ pub mod ops;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod sources;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -77,6 +80,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/conferences/{conf}/import",
                 web::post().to(admin::import_schedule),
+            )
+            .route("/conferences/{conf}/source", web::put().to(sources::put))
+            .route("/conferences/{conf}/source", web::get().to(sources::show))
+            .route(
+                "/conferences/{conf}/source",
+                web::delete().to(sources::delete),
+            )
+            .route(
+                "/conferences/{conf}/source/sync",
+                web::post().to(sources::sync),
             )
             .route("/conferences/{conf}/sessions", web::get().to(api::sessions))
             .route(

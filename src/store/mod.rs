@@ -19,6 +19,7 @@ mod feed_links;
 mod files;
 mod migrations;
 mod queries;
+mod sources;
 mod sync;
 
 use std::path::Path;
@@ -36,6 +37,10 @@ pub use backup::{backup, BackupOptions, BackupReport, Checkpoint, DbStats};
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
 pub use queries::Facets;
+pub use sources::{
+    Attempt, FetchOutcome, Held, SourceConfig, SourceRecord, SourceSync, SyncCounts,
+    MAX_WARNINGS_KEPT,
+};
 pub use sync::{Outcome, SyncReport};
 
 /// The cause of [`StoreError::Busy`] when a query was stopped at its

@@ -595,7 +595,9 @@ impl Follower {
             return Ok(None);
         };
         let fallback = rec.clone();
-        let report = self.on_thread(rec, confirm).await?;
+        let report = self.on_thread(rec, confirm).await;
+        self.wake();
+        let report = report?;
         let s = slug.clone();
         let after = self.db(move |st| st.source(&s)).await?.unwrap_or(fallback);
         Ok(Some((report, after)))
@@ -635,6 +637,9 @@ impl Follower {
                                 tracing::warn!(conference = %slug, error = %e, "source: the attempt failed");
                             }
                             drop((turn, slot));
+                            // Its next due time is known now: the
+                            // scheduler, asleep on the lease, recomputes.
+                            this.wake();
                         });
                     }
                 }

@@ -21,6 +21,7 @@ mod ops;
 mod pages;
 mod secrets;
 mod sessions;
+mod sources;
 mod subscribe;
 #[path = "../support/vtimezone_reader.rs"]
 #[allow(dead_code)]

@@ -19,6 +19,9 @@
 //!   (frab XML/JSON, Sessionize, iCalendar), read into one source model
 //!   whose rules make a schedule document (`confcal import`, the admin
 //!   import, seeding).
+//! - [`follow`]: following a source: the schedule fetched from where it is
+//!   published, conditionally and on an interval, synced like an import;
+//!   what fails or looks suspicious changes nothing.
 //! - [`generate`]: deterministic schedules for benchmarks (`confcal generate`).
 
 pub mod config;

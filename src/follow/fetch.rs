@@ -254,11 +254,17 @@ impl Client {
     /// ureq's transport errors, said without the URL.
     fn transport(&self, t: &ureq::Transport) -> FetchError {
         use ureq::ErrorKind as K;
-        let detail = t
-            .message()
-            .map(str::to_owned)
-            .or_else(|| std::error::Error::source(t).map(|s| s.to_string()))
-            .unwrap_or_default();
+        // ureq's message says what it was doing ("tls connection init
+        // failed"), the source why ("invalid peer certificate: …").
+        let detail = [
+            t.message().map(str::to_owned),
+            std::error::Error::source(t).map(|s| s.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
         let io = std::error::Error::source(t).and_then(|s| s.downcast_ref::<std::io::Error>());
         if let Some(e) = io.filter(|e| {
             matches!(

@@ -40,6 +40,11 @@ pub enum Command {
     /// pretalx schedule.xml / schedule.json, Sessionize, iCalendar. All or
     /// nothing.
     Import(ImportArgs),
+    /// Follow a schedule's URL: set, show, sync now or stop following the
+    /// source a conference is kept up to date from (a running server
+    /// fetches it on its interval).
+    #[command(subcommand)]
+    Source(SourceCommand),
     /// Write a consistent copy of the database to PATH while the server may
     /// be running (SQLite's online backup API; atomic rename into place).
     Backup {
@@ -98,6 +103,47 @@ pub struct ImportArgs {
     /// Schedule files to import.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+}
+
+/// `confcal source ...`: acts on the database directly, like `import`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SourceCommand {
+    /// Follow URL for conference CONF (which need not exist yet: the first
+    /// sync creates it). A running server fetches it within seconds.
+    Set {
+        conf: String,
+        url: String,
+        /// The schedule's format; `auto` recognises it from the content.
+        #[arg(long, value_enum, default_value_t = crate::import::Format::Auto)]
+        format: crate::import::Format,
+        /// The conference's IANA time zone, for schedules that name none
+        /// (Sessionize, FOSDEM, several frab files).
+        #[arg(long, value_parser = parse_zone)]
+        timezone: Option<chrono_tz::Tz>,
+        /// Seconds between fetches.
+        #[arg(long, default_value_t = crate::follow::DEFAULT_EVERY)]
+        every: u32,
+    },
+    /// Print the source's state as JSON (all sources without CONF).
+    Show { conf: Option<String> },
+    /// Fetch the source now and sync the conference from it; exit 1 when
+    /// nothing could be applied or the sync is held.
+    Sync {
+        conf: String,
+        /// Apply a sync that would be held as suspicious (one that cancels
+        /// most of the schedule).
+        #[arg(long)]
+        confirm: bool,
+        /// Longest the fetch may take, in milliseconds.
+        #[arg(long, default_value_t = 30_000,
+              value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        timeout_ms: u64,
+        /// The public URL of the server, named in the User-Agent.
+        #[arg(long, env = "CONFCAL_BASE_URL")]
+        base_url: Option<String>,
+    },
+    /// Stop following the source (the sessions stay as last synced).
+    Delete { conf: String },
 }
 
 fn parse_slug(s: &str) -> Result<crate::domain::ConferenceSlug, String> {
@@ -163,6 +209,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_BODY_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub body_timeout_ms: u64,
+
+    /// Longest the fetch of a followed source may take, redirects and body
+    /// included, in milliseconds.
+    #[arg(long, env = "CONFCAL_SOURCE_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub source_timeout_ms: u64,
+
+    /// The shortest interval (every_seconds) a followed source may have.
+    #[arg(long, env = "CONFCAL_SOURCE_MIN_EVERY", default_value_t = crate::follow::DEFAULT_MIN_EVERY,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub source_min_every: u32,
 }
 
 impl Default for ServeArgs {
@@ -299,6 +356,10 @@ pub struct Settings {
     pub write_timeout_ms: u64,
     /// See [`ServeArgs::body_timeout_ms`].
     pub body_timeout_ms: u64,
+    /// See [`ServeArgs::source_timeout_ms`].
+    pub source_timeout_ms: u64,
+    /// See [`ServeArgs::source_min_every`].
+    pub source_min_every: u32,
 }
 
 impl Settings {
@@ -316,6 +377,8 @@ impl Settings {
             workers: a.workers,
             write_timeout_ms: a.write_timeout_ms,
             body_timeout_ms: a.body_timeout_ms,
+            source_timeout_ms: a.source_timeout_ms,
+            source_min_every: a.source_min_every,
         }
     }
 
@@ -326,7 +389,7 @@ impl Settings {
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
              feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
-             write_timeout_ms={} body_timeout_ms={}",
+             write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -344,6 +407,8 @@ impl Settings {
             or_default(self.workers.map(|w| w.to_string()), "<CPUs>"),
             self.write_timeout_ms,
             self.body_timeout_ms,
+            self.source_timeout_ms,
+            self.source_min_every,
         )
     }
 }

@@ -23,11 +23,15 @@
 //! - [`export`]: a conference as frab/c3voc `schedule.xml` and
 //!   `schedule.json` for schedule apps (the day model, stable guids and
 //!   ids, an escaping XML writer).
+//! - [`follow`]: following a source: the schedule fetched from where it is
+//!   published, conditionally and on an interval, synced like an import;
+//!   what fails or looks suspicious changes nothing.
 //! - [`generate`]: deterministic schedules for benchmarks (`confcal generate`).
 
 pub mod config;
 pub mod domain;
 pub mod export;
+pub mod follow;
 pub mod generate;
 pub mod http;
 pub mod ical;

@@ -11,6 +11,7 @@ use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App};
 
 use crate::config::Settings;
+use crate::follow::{ClientOptions, Follower};
 use crate::http::cache::FeedCache;
 use crate::http::ops::Metrics;
 use crate::http::protocol;
@@ -67,6 +68,8 @@ pub struct Application {
     base_url: String,
     server: Server,
     store: Store,
+    /// Fetches followed sources while the server runs.
+    follower: web::Data<Follower>,
     /// When the shutdown signal came, so the stop can keep to
     /// [`STOP_DEADLINE`].
     stop_began: Arc<OnceLock<Instant>>,
@@ -136,6 +139,20 @@ impl Application {
             .and_then(|u| u.host_str().map(str::to_owned))
             .ok_or_else(|| StartupError::BaseUrl(base_url.clone()))?;
         let metrics = web::Data::new(Metrics::new());
+        let follower = web::Data::new(Follower::new(
+            store.clone(),
+            ClientOptions {
+                timeout: Duration::from_millis(settings.source_timeout_ms.max(1)),
+                max_bytes: settings.body_limit,
+                // The public URL only when one is configured: a listen
+                // address says nothing to an upstream's operator.
+                user_agent: ClientOptions::user_agent_for(
+                    settings.base_url.is_some().then_some(base_url.as_str()),
+                ),
+            },
+            settings.source_min_every,
+        ));
+        let app_follower = follower.clone();
         let state = web::Data::new(AppState {
             store: store.clone(),
             base_url: base_url.clone(),
@@ -169,6 +186,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(app_follower.clone())
                 .wrap(from_fn(http::body::deadline))
                 .wrap(from_fn(limit_token_lookups))
                 .wrap(from_fn(protocol::head_as_get))
@@ -189,6 +207,7 @@ impl Application {
             base_url,
             server,
             store,
+            follower,
             stop_began,
         })
     }
@@ -221,12 +240,18 @@ impl Application {
         let Application {
             server,
             store,
+            follower,
             stop_began,
             ..
         } = self;
         let watch = actix_web::rt::spawn(watch_files(store.clone()));
+        let follow = actix_web::rt::spawn(follower.clone().into_inner().run());
         let served = server.await;
         watch.abort();
+        // No new fetch starts, and one still running writes nothing: the
+        // stop does not wait for an upstream.
+        follow.abort();
+        follower.stop();
         served?;
         let started = Instant::now();
         let wait = match stop_began.get() {

@@ -5,6 +5,8 @@
 //! - [`admin`]: the admin API (schedule sync, imports of published
 //!   schedules, session upsert/cancel), and [`auth`]: the admin token,
 //!   checked before the body is read
+//! - [`sources`]: the admin API of followed sources (set, show, sync now,
+//!   stop following)
 //! - [`agendas`]: personal agendas by secret token, and their feeds
 //! - [`feeds`]: the `.ics` endpoints and HTTP revalidation
 //! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps
@@ -33,6 +35,7 @@ pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
 pub mod server;
+pub mod sources;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -84,6 +87,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/conferences/{conf}/import",
                 web::post().to(admin::import_schedule),
+            )
+            .route("/conferences/{conf}/source", web::put().to(sources::put))
+            .route("/conferences/{conf}/source", web::get().to(sources::show))
+            .route(
+                "/conferences/{conf}/source",
+                web::delete().to(sources::delete),
+            )
+            .route(
+                "/conferences/{conf}/source/sync",
+                web::post().to(sources::sync),
             )
             .route("/conferences/{conf}/sessions", web::get().to(api::sessions))
             .route(

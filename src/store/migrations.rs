@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_agenda_previous_token.sql"),
     include_str!("migrations/0007_search_per_conference.sql"),
     include_str!("migrations/0008_sessions_of_no_length_language.sql"),
+    include_str!("migrations/0009_sources.sql"),
 ];
 
 /// Applies the migrations `conn`'s database lacks, and says how many it
@@ -115,7 +116,7 @@ mod tests {
         ))
         .unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        assert_eq!(run(&mut conn, &path).unwrap(), 1);
+        assert_eq!(run(&mut conn, &path).unwrap(), MIGRATIONS.len() - 6);
         let fk: bool = conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();

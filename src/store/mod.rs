@@ -20,6 +20,7 @@ mod files;
 mod migrations;
 mod queries;
 mod search;
+mod sources;
 mod sync;
 
 use std::path::Path;
@@ -38,6 +39,10 @@ pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
 pub use queries::Facets;
 pub use search::register as register_search_function;
+pub use sources::{
+    Attempt, FetchOutcome, Held, SourceConfig, SourceRecord, SourceSync, SyncCounts,
+    MAX_WARNINGS_KEPT,
+};
 pub use sync::{Outcome, SyncReport};
 
 /// The cause of [`StoreError::Busy`] when a query was stopped at its

@@ -150,7 +150,9 @@ impl Store {
     }
 }
 
-fn sync_one(
+/// One conference's sync inside the caller's transaction (a source's
+/// sync records its own state in the same one).
+pub(super) fn sync_one(
     tx: &Transaction<'_>,
     schedule: &Schedule,
     now: DateTime<Utc>,

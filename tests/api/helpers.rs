@@ -37,6 +37,10 @@ pub struct Options {
     pub write_timeout_ms: u64,
     /// `--body-timeout-ms`.
     pub body_timeout_ms: u64,
+    /// `--source-timeout-ms`.
+    pub source_timeout_ms: u64,
+    /// `--source-min-every`.
+    pub source_min_every: u32,
 }
 
 impl Default for Options {
@@ -48,6 +52,8 @@ impl Default for Options {
             rate_limits: (0, 0),
             write_timeout_ms: 5_000,
             body_timeout_ms: 10_000,
+            source_timeout_ms: 30_000,
+            source_min_every: 60,
         }
     }
 }
@@ -82,6 +88,8 @@ pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
         workers: Some(2),
         write_timeout_ms: opts.write_timeout_ms,
         body_timeout_ms: opts.body_timeout_ms,
+        source_timeout_ms: opts.source_timeout_ms,
+        source_min_every: opts.source_min_every,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

@@ -25,6 +25,7 @@ mod pages;
 mod search;
 mod secrets;
 mod sessions;
+mod sources;
 mod subscribe;
 #[path = "../support/vtimezone_reader.rs"]
 #[allow(dead_code)]

@@ -2,7 +2,9 @@
 # confcal's benchmark: one command, one machine, one run, one table.
 #
 #   bench/run.sh           full run (1,000-session feed under wrk for 10 s per
-#                          line; imports of 1k/10k/100k sessions)
+#                          line; imports of 1k/10k/100k sessions; the
+#                          schedule.xml/json exports' cold render and cached rate; 100 followed
+#                          sources answering 304, for 10 s)
 #   bench/run.sh --smoke   the same steps, small and short (CI runs this so
 #                          the benchmark cannot rot; its numbers mean little)
 #
@@ -14,9 +16,9 @@ cd "$(dirname "$0")/.."
 smoke=0
 [ "${1:-}" = "--smoke" ] && smoke=1
 if [ $smoke = 1 ]; then
-    main_n=300 sizes="300 1000" dur=2 cold_reps=5 big_reps=3 conns=8
+    main_n=300 sizes="300 1000" dur=2 cold_reps=5 big_reps=3 conns=8 sources=10
 else
-    main_n=1000 sizes="1000 10000 100000" dur=10 cold_reps=20 big_reps=5 conns=32
+    main_n=1000 sizes="1000 10000 100000" dur=10 cold_reps=20 big_reps=5 conns=32 sources=100
 fi
 
 need=()
@@ -159,6 +161,14 @@ done
 row "304 revalidation (If-None-Match)" "$(rps "$feed" "If-None-Match: $etag") req/s" ""
 row "cold render after a change, TTFB (median of $cold_reps)" "$(cold_ttfb "$base" "$feed" "$cold_reps") ms" "whole feed, $main_n sessions"
 row "cold render after a change, gzip, TTFB" "$(cold_ttfb "$base" "$feed" "$cold_reps" 'Accept-Encoding: gzip') ms" "whole feed, $main_n sessions"
+# The schedule-app exports: rendered from the same data on first request
+# after a change, then served from the feeds' cache.
+for doc in xml json; do
+    u="$base/conferences/bench-conf/schedule.$doc"
+    bytes=$(curl -s "$u" | wc -c)
+    row "schedule.$doc cold render after a change, TTFB" "$(cold_ttfb "$base" "$u" "$cold_reps") ms" "median of $cold_reps; $main_n sessions, $((bytes / 1024)) KB"
+    row "schedule.$doc cached, gzip" "$(rps "$u" "Accept-Encoding: gzip") req/s" ""
+done
 stop_server
 
 # Cold whole-feed render at each size.
@@ -171,6 +181,13 @@ for n in $sizes; do
     row "cold render, $n sessions, TTFB (median of $big_reps)" "$ttfb ms" "gzip: $gz ms; server peak RSS $hwm MB"
     stop_server
 done
+
+# Following sources that answer 304: every source due every second, so the
+# server is asked for as many fetches as it can do (bench/follow_sources.py).
+python3 bench/follow_sources.py "$bin" --sources "$sources" --seconds "$dur" > "$work/follow"
+fv() { awk -v k="$1" '$1 == k {print $2}' "$work/follow"; }
+row "following $sources sources answering 304, CPU per round" "$(fv server_cpu_ms_per_round) ms" \
+    "$(fv fetches_per_second) fetches/s at every_seconds=1 ($(fv server_cpu_percent)% of a core); $(fv server_cpu_ms_per_fetch) ms per fetch"
 
 printf '| %-52s | %14s | %s |\n' "measure" "confcal" "notes"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "$(printf -- '-%.0s' {1..16})" "------"

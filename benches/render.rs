@@ -1,5 +1,6 @@
-//! Criterion micro-benchmarks: the feed renderer (per event) and VTIMEZONE
-//! generation. `cargo bench`; the end-to-end numbers come from bench/run.sh.
+//! Criterion micro-benchmarks: the feed renderer (per event), the
+//! schedule-app exports, and VTIMEZONE generation. `cargo bench`; the
+//! end-to-end numbers come from bench/run.sh.
 
 use chrono::{TimeZone, Utc};
 use confcal::domain::{SessionRecord, Site, Status};
@@ -103,5 +104,38 @@ fn represents(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, renderer, vtimezone, represents);
+/// The schedule-app exports of a 1,000-session conference: the layout both
+/// documents share (days, rooms, guids, ids), then each document.
+fn exports(c: &mut Criterion) {
+    use confcal::export::{Export, Format};
+    let (conference, records) = sessions(1_000);
+    let now = Utc.with_ymd_and_hms(2012, 1, 1, 0, 0, 0).unwrap();
+    let rec = confcal::store::ConferenceRecord {
+        conference,
+        version: 1,
+        created: now,
+        last_modified: now,
+        session_count: records.len() as i64,
+        first_start: records.first().map(|s| s.data.start),
+        last_end: records.iter().map(|s| s.data.end).max(),
+    };
+    let site = Site {
+        base_url: "http://localhost".into(),
+        uid_host: "localhost".into(),
+    };
+    let mut group = c.benchmark_group("export");
+    group.throughput(Throughput::Elements(records.len() as u64));
+    group.bench_function("layout/1000", |b| {
+        b.iter(|| Export::new(&rec, &records, site.links()).days.len())
+    });
+    let export = Export::new(&rec, &records, site.links());
+    for format in [Format::Xml, Format::Json] {
+        group.bench_function(format!("{}/1000", format.file_name()), |b| {
+            b.iter(|| format.render(&export).len())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, renderer, exports, vtimezone, represents);
 criterion_main!(benches);

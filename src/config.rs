@@ -36,12 +36,15 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web app, the JSON API and the feeds (the default).
     Serve(ServeArgs),
-    /// Import schedule documents (JSON) into the database: all or nothing.
-    Import {
-        /// Schedule documents to import.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Import schedules into the database: confcal documents, frab or
+    /// pretalx schedule.xml / schedule.json, Sessionize, iCalendar. All or
+    /// nothing.
+    Import(ImportArgs),
+    /// Follow a schedule's URL: set, show, sync now or stop following the
+    /// source a conference is kept up to date from (a running server
+    /// fetches it on its interval).
+    #[command(subcommand)]
+    Source(SourceCommand),
     /// Write a consistent copy of the database to PATH while the server may
     /// be running (SQLite's online backup API; atomic rename into place).
     Backup {
@@ -80,6 +83,76 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+/// `confcal import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The files' format; `auto` recognises it from the content.
+    #[arg(long, value_enum, default_value_t = crate::import::Format::Auto)]
+    pub format: crate::import::Format,
+    /// The conference's slug (otherwise frab's acronym, or the file's name
+    /// up to its first dot). One file only.
+    #[arg(long, value_parser = parse_slug)]
+    pub conference: Option<crate::domain::ConferenceSlug>,
+    /// The conference's IANA time zone, such as Europe/Berlin: needed when
+    /// the schedule names none (Sessionize, FOSDEM, several frab files),
+    /// and it overrides the one a schedule names.
+    #[arg(long, value_parser = parse_zone)]
+    pub timezone: Option<chrono_tz::Tz>,
+    /// Schedule files to import.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `confcal source ...`: acts on the database directly, like `import`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SourceCommand {
+    /// Follow URL for conference CONF (which need not exist yet: the first
+    /// sync creates it). A running server fetches it within seconds.
+    Set {
+        conf: String,
+        url: String,
+        /// The schedule's format; `auto` recognises it from the content.
+        #[arg(long, value_enum, default_value_t = crate::import::Format::Auto)]
+        format: crate::import::Format,
+        /// The conference's IANA time zone, for schedules that name none
+        /// (Sessionize, FOSDEM, several frab files).
+        #[arg(long, value_parser = parse_zone)]
+        timezone: Option<chrono_tz::Tz>,
+        /// Seconds between fetches.
+        #[arg(long, default_value_t = crate::follow::DEFAULT_EVERY)]
+        every: u32,
+    },
+    /// Print the source's state as JSON (all sources without CONF).
+    Show { conf: Option<String> },
+    /// Fetch the source now and sync the conference from it; exit 1 when
+    /// nothing could be applied or the sync is held.
+    Sync {
+        conf: String,
+        /// Apply a sync that would be held as suspicious (one that cancels
+        /// most of the schedule).
+        #[arg(long)]
+        confirm: bool,
+        /// Longest the fetch may take, in milliseconds.
+        #[arg(long, default_value_t = 30_000,
+              value_parser = clap::value_parser!(u64).range(1..=600_000))]
+        timeout_ms: u64,
+        /// The public URL of the server, named in the User-Agent.
+        #[arg(long, env = "CONFCAL_BASE_URL")]
+        base_url: Option<String>,
+    },
+    /// Stop following the source (the sessions stay as last synced).
+    Delete { conf: String },
+}
+
+fn parse_slug(s: &str) -> Result<crate::domain::ConferenceSlug, String> {
+    crate::domain::ConferenceSlug::parse(s)
+}
+
+fn parse_zone(s: &str) -> Result<chrono_tz::Tz, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an IANA time zone name (such as Europe/Berlin)"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -136,6 +209,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_BODY_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub body_timeout_ms: u64,
+
+    /// Longest the fetch of a followed source may take, redirects and body
+    /// included, in milliseconds.
+    #[arg(long, env = "CONFCAL_SOURCE_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub source_timeout_ms: u64,
+
+    /// The shortest interval (every_seconds) a followed source may have.
+    #[arg(long, env = "CONFCAL_SOURCE_MIN_EVERY", default_value_t = crate::follow::DEFAULT_MIN_EVERY,
+          value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub source_min_every: u32,
 }
 
 impl Default for ServeArgs {
@@ -158,8 +242,9 @@ pub enum LogFormat {
 }
 
 /// A secret string (the admin token). Its `Debug` and `Display` never show
-/// it, so printing configuration or an error cannot leak it.
-#[derive(Clone, PartialEq, Eq)]
+/// it, so printing configuration or an error cannot leak it, and it has no
+/// `==`: [`Secret::matches`] is the one way to compare it.
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
@@ -170,17 +255,27 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether `given` is this secret. Both are hashed first and the
+    /// digests compared in constant time, so neither the secret's length
+    /// nor any prefix of it leaks through how long the answer takes.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        constant_time_eq(
+            &Sha256::digest(given.as_bytes()),
+            &Sha256::digest(self.0.as_bytes()),
+        )
+    }
 }
 
-/// Equal length and content, in time that depends only on the length: how
-/// every secret is compared (the admin token, CSRF tokens), so how much of
-/// a guess is right never shows in the time of the answer. Callers whose
-/// lengths are not public compare digests (equal lengths) instead.
+/// Equal length and content, in time that depends only on the length
+/// (which is public wherever this is used: digests, fixed-size tokens).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keeps the compiler from ending the loop at the first difference.
     std::hint::black_box(diff) == 0
 }
 
@@ -261,6 +356,10 @@ pub struct Settings {
     pub write_timeout_ms: u64,
     /// See [`ServeArgs::body_timeout_ms`].
     pub body_timeout_ms: u64,
+    /// See [`ServeArgs::source_timeout_ms`].
+    pub source_timeout_ms: u64,
+    /// See [`ServeArgs::source_min_every`].
+    pub source_min_every: u32,
 }
 
 impl Settings {
@@ -278,6 +377,8 @@ impl Settings {
             workers: a.workers,
             write_timeout_ms: a.write_timeout_ms,
             body_timeout_ms: a.body_timeout_ms,
+            source_timeout_ms: a.source_timeout_ms,
+            source_min_every: a.source_min_every,
         }
     }
 
@@ -288,7 +389,7 @@ impl Settings {
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
              feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
-             write_timeout_ms={} body_timeout_ms={}",
+             write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -306,6 +407,8 @@ impl Settings {
             or_default(self.workers.map(|w| w.to_string()), "<CPUs>"),
             self.write_timeout_ms,
             self.body_timeout_ms,
+            self.source_timeout_ms,
+            self.source_min_every,
         )
     }
 }
@@ -320,6 +423,14 @@ mod tests {
         assert!(!format!("{s:?} {s}").contains("hunter2"));
         assert_eq!(s.expose(), "hunter2");
         assert!("  ".parse::<Secret>().is_err());
+    }
+
+    #[test]
+    fn secrets_match_only_themselves() {
+        let s = Secret::new("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE=");
+        assert!(s.matches("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE="));
+        assert!(!s.matches("q0vJ3pZ7mYb8H2sX+R4nW1cT6eK9uLdA5gFhNiOoPjE"));
+        assert!(!s.matches(""));
     }
 
     #[test]
@@ -349,7 +460,32 @@ mod tests {
     fn cli_shapes() {
         let cli = Cli::parse_from(["confcal", "--db", "x.db", "import", "a.json", "b.json"]);
         assert_eq!(cli.db, PathBuf::from("x.db"));
-        assert!(matches!(cli.command, Some(Command::Import { ref files }) if files.len() == 2));
+        assert!(
+            matches!(cli.command, Some(Command::Import(ref a)) if a.files.len() == 2
+            && a.format == crate::import::Format::Auto && a.timezone.is_none())
+        );
+        let cli = Cli::parse_from([
+            "confcal",
+            "import",
+            "--format",
+            "frab-xml",
+            "--conference",
+            "36c3",
+            "--timezone",
+            "Europe/Berlin",
+            "f.xml",
+        ]);
+        assert!(matches!(cli.command, Some(Command::Import(ref a))
+            if a.format == crate::import::Format::FrabXml
+            && a.conference.as_ref().map(|c| c.as_str()) == Some("36c3")
+            && a.timezone == Some(chrono_tz::Europe::Berlin)));
+        for bad in [
+            ["confcal", "import", "--format", "pdf", "f"],
+            ["confcal", "import", "--timezone", "CEST", "f"],
+            ["confcal", "import", "--conference", "Bad_Slug", "f"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
         let cli = Cli::parse_from(["confcal", "serve", "--addr", "0.0.0.0:9000"]);
         assert!(matches!(cli.command, Some(Command::Serve(ref a)) if a.addr == "0.0.0.0:9000"));
         assert!(Cli::try_parse_from(["confcal", "import"]).is_err());

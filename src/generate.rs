@@ -218,6 +218,7 @@ fn session(
         url: None,
         kind: None,
         links: Vec::new(),
+        language: None,
     }
 }
 

@@ -10,10 +10,13 @@
 //!   per page (`index`, `conference`, `session`, `agenda`) and one for the
 //!   forms. Where feeds are served and cached: `http/feeds/` (the endpoints,
 //!   the cache of renderings, ETags and compressed variants, conditional
-//!   requests). The JSON API (`api`, `agendas`, `admin`), the extractors
-//!   that check what a URL or form names (`extract`, `pages/forms`), health
-//!   and metrics (`ops`), middleware; [`http::HttpError`] is the one error
-//!   type, and its module says the error policy.
+//!   requests); the schedule exports (`exports`) are served through the
+//!   same cache. The JSON API (`api`, `agendas`, `admin` and its token
+//!   check `auth`, followed `sources`), the extractors that check what a
+//!   URL or form names (`extract`, `pages/forms`), health and metrics
+//!   (`ops`), the HTTP/1 server (`server`), middleware;
+//!   [`http::HttpError`] is the one error type, and its module says the
+//!   error policy.
 //! - [`ical`]: where calendars are built: which calendars there are and
 //!   what they are called ([`ical::calendars`]), the writing of events and
 //!   VTIMEZONEs, the content-line writer. It depends on the domain alone.
@@ -22,22 +25,31 @@
 //!   the schedule document and its validation, agendas (tokens, names,
 //!   conflicts, starring), the records the store returns, and every public
 //!   URL ([`domain::urls`]). Start here to learn what confcal accepts.
-//! - [`store`]: all SQL: migrations, queries, the schedule sync that keeps
-//!   `sequence`/`last_modified`/`version` honest, agendas, backups,
-//!   exports, statistics. Nothing outside it sees a connection. When a
-//!   second backend comes, `store/` becomes the interface (the methods the
-//!   handlers call, the records of [`domain::records`]) with today's SQLite
-//!   code under `store/sqlite/` and PostgreSQL beside it in
-//!   `store/postgres/`.
-//! - [`import`]: schedule documents from files (`confcal import`, seeding).
-//!   Importers of other schedule formats will live in `src/import/`, one
-//!   file per format, each producing the schedule document
+//! - [`store`]: all SQL: migrations, queries, the search index (each
+//!   conference's words apart), the schedule sync that keeps
+//!   `sequence`/`last_modified`/`version` honest, agendas, followed
+//!   sources, backups, exports, statistics. Nothing outside it sees a
+//!   connection. When a second backend comes, `store/` becomes the
+//!   interface (the methods the handlers call, the records of
+//!   [`domain::records`]) with today's SQLite code under `store/sqlite/`
+//!   and PostgreSQL beside it in `store/postgres/`.
+//! - [`import`]: schedules in: our documents and what conferences publish
+//!   (frab XML/JSON, Sessionize, iCalendar), one file per format, read into
+//!   one source model whose rules make a schedule document
 //!   ([`domain::ScheduleDocument`]), so that its validation stays the one
-//!   gate for the DST rules.
+//!   gate for the DST rules (`confcal import`, the admin import, seeding).
+//! - [`export`]: a conference as frab/c3voc `schedule.xml` and
+//!   `schedule.json` for schedule apps (the day model, stable guids and
+//!   ids, an escaping XML writer).
+//! - [`follow`]: following a source: the schedule fetched from where it is
+//!   published, conditionally and on an interval, synced like an import;
+//!   what fails or looks suspicious changes nothing.
 //! - [`generate`]: deterministic schedules for benchmarks (`confcal generate`).
 
 pub mod config;
 pub mod domain;
+pub mod export;
+pub mod follow;
 pub mod generate;
 pub mod http;
 pub mod ical;

@@ -3,10 +3,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use confcal::config::{Cli, Command, LogFormat, ServeArgs, Settings};
+use confcal::config::{Cli, Command, ImportArgs, LogFormat, ServeArgs, Settings, SourceCommand};
 use confcal::domain::{ConferenceSlug, ScheduleDocument};
 use confcal::generate::{generate, write, GenerateArgs};
-use confcal::import::import_files;
+use confcal::import::{import_sources, Options};
 use confcal::startup::{shutdown_signal, Application};
 use confcal::store::{BackupOptions, Store, StoreOptions};
 
@@ -16,7 +16,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => serve(Settings::from_args(cli.db, ServeArgs::default())),
         Some(Command::Serve(args)) => serve(Settings::from_args(cli.db, args)),
-        Some(Command::Import { files }) => import(&cli.db, &files),
+        Some(Command::Import(args)) => import(&cli.db, args),
+        Some(Command::Source(cmd)) => source(&cli.db, cmd),
         Some(Command::Backup { path }) => backup(&cli.db, &path),
         Some(Command::Export { conf }) => export(&cli.db, &conf),
         Some(Command::Healthcheck { addr, timeout }) => {
@@ -121,7 +122,18 @@ fn export(db: &Path, conf: &str) -> Result<(), String> {
 /// import may queue behind a server's long write rather than fail.
 const IMPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), String> {
+fn import(db: &std::path::Path, args: ImportArgs) -> Result<(), String> {
+    // Reading from a URL is the work of following a source; until then,
+    // say so rather than fail on a file named "https:".
+    if let Some(url) = args.files.iter().find(|f| {
+        f.to_str()
+            .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+    }) {
+        return Err(format!(
+            "{}: confcal import reads files; download the schedule first (curl -o schedule.xml URL)",
+            url.display()
+        ));
+    }
     let store = Store::open_with(
         db,
         StoreOptions {
@@ -130,20 +142,26 @@ fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), Stri
         },
     )
     .map_err(|e| e.to_string())?;
-    let reports = import_files(&store, files).map_err(|e| e.to_string())?;
+    let opts = Options {
+        format: args.format,
+        conference: args.conference,
+        timezone: args.timezone,
+    };
+    let reports = import_sources(&store, &args.files, &opts).map_err(|e| e.to_string())?;
     // The import is committed by now: a closed stdout (`| head`) must not
     // turn it into a failure, so write errors end the report quietly.
     let mut out = std::io::stdout().lock();
     let _ = (|| -> std::io::Result<()> {
-        for (path, r) in reports {
+        for (path, r, warnings) in reports {
             writeln!(
                 out,
-                "{}: {} created, {} updated, {} cancelled, {} unchanged",
+                "{}: {} created, {} updated, {} cancelled, {} unchanged, {} warnings",
                 path.display(),
                 r.created.len(),
                 r.updated.len(),
                 r.cancelled.len(),
-                r.unchanged.len()
+                r.unchanged.len(),
+                warnings.len()
             )?;
             for (what, ids) in [
                 ("created", &r.created),
@@ -154,8 +172,152 @@ fn import(db: &std::path::Path, files: &[std::path::PathBuf]) -> Result<(), Stri
                     writeln!(out, "  {what} {id}")?;
                 }
             }
+            for w in warnings {
+                writeln!(out, "  warning: {w}")?;
+            }
         }
         out.flush()
     })();
     Ok(())
+}
+
+/// Prints a JSON value on stdout, a closed stdout (`| head`) ending it
+/// quietly: what was asked is done by then.
+fn print_json(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, v)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+}
+
+/// `confcal source set|show|sync|delete`, on the database file (a running
+/// server on the same file picks a new source up within seconds).
+fn source(db: &Path, cmd: SourceCommand) -> Result<(), String> {
+    use confcal::follow::{self, ClientOptions};
+    let slug = |conf: &str| {
+        ConferenceSlug::parse(conf).map_err(|e| format!("{conf:?} is not a conference slug: {e}"))
+    };
+    if !matches!(cmd, SourceCommand::Set { .. }) {
+        existing(db)?;
+    }
+    let store = Store::open_with(
+        db,
+        StoreOptions {
+            write_timeout: IMPORT_WRITE_TIMEOUT,
+            ..StoreOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    match cmd {
+        SourceCommand::Set {
+            conf,
+            url,
+            format,
+            timezone,
+            every,
+        } => {
+            let slug = slug(&conf)?;
+            let config = follow::check_config(
+                &url,
+                format.name(),
+                timezone.map(|t| t.name()),
+                i64::from(every),
+                follow::DEFAULT_MIN_EVERY,
+            )
+            .map_err(|e| format!("{}: {}", cli_flag(&e.field), e.message))?;
+            let (_, rec) = store
+                .put_source(&slug, &config, chrono::Utc::now())
+                .map_err(|e| e.to_string())?;
+            print_json(&follow::state_json(&rec));
+            Ok(())
+        }
+        SourceCommand::Show { conf: Some(conf) } => {
+            let slug = slug(&conf)?;
+            let rec = store
+                .source(&slug)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("conference {conf:?} follows no source"))?;
+            print_json(&follow::state_json(&rec));
+            Ok(())
+        }
+        SourceCommand::Show { conf: None } => {
+            let all = store.sources().map_err(|e| e.to_string())?;
+            print_json(&serde_json::Value::Array(
+                all.iter().map(follow::state_json).collect(),
+            ));
+            Ok(())
+        }
+        SourceCommand::Sync {
+            conf,
+            confirm,
+            timeout_ms,
+            base_url,
+        } => {
+            let slug = slug(&conf)?;
+            let client = follow::Client::new(ClientOptions {
+                timeout: std::time::Duration::from_millis(timeout_ms),
+                max_bytes: ServeArgs::default().body_limit,
+                user_agent: ClientOptions::user_agent_for(base_url.as_deref()),
+            });
+            let never = std::sync::atomic::AtomicBool::new(false);
+            let (report, rec) = follow::sync_once(&store, &client, &slug, confirm, &never)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("conference {conf:?} follows no source"))?;
+            let report =
+                report.ok_or("the source changed while it was fetched: nothing applied")?;
+            let mut line = format!("{conf}: {}", report.outcome.as_str());
+            if let Some(r) = &report.report {
+                line.push_str(&format!(
+                    ": {} created, {} updated, {} cancelled, {} unchanged, {} warnings",
+                    r.created.len(),
+                    r.updated.len(),
+                    r.cancelled.len(),
+                    r.unchanged.len(),
+                    report.warnings.len()
+                ));
+            }
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            if let Some(r) = &report.report {
+                for (what, ids) in [
+                    ("created", &r.created),
+                    ("updated", &r.updated),
+                    ("cancelled", &r.cancelled),
+                ] {
+                    for id in ids {
+                        let _ = writeln!(out, "  {what} {id}");
+                    }
+                }
+            }
+            for w in &report.warnings {
+                let _ = writeln!(out, "  warning: {w}");
+            }
+            let _ = out.flush();
+            match (report.outcome, report.error) {
+                (_, None) => Ok(()),
+                (confcal::store::FetchOutcome::Held, Some(e)) => {
+                    Err(format!("{e} (confcal source sync --confirm {conf})"))
+                }
+                (_, Some(e)) => Err(format!("{}: {e}", rec.conference)),
+            }
+        }
+        SourceCommand::Delete { conf } => {
+            let s = slug(&conf)?;
+            if store.delete_source(&s).map_err(|e| e.to_string())? {
+                Ok(())
+            } else {
+                Err(format!("conference {conf:?} follows no source"))
+            }
+        }
+    }
+}
+
+/// The command-line argument of a source's field.
+fn cli_flag(field: &str) -> String {
+    match field {
+        "url" => "URL".into(),
+        "every_seconds" => "--every".into(),
+        other => format!("--{other}"),
+    }
 }

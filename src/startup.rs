@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Compress};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 
 use crate::config::Settings;
 use crate::domain::Site;
+use crate::follow::{ClientOptions, Follower};
 use crate::http::feeds::FeedCache;
 use crate::http::ops::Metrics;
 use crate::http::protocol;
 use crate::http::ratelimit::{limit_token_lookups, Limits, RateLimiter};
+use crate::http::server::ServerOptions;
 use crate::http::{self, AppState};
 use crate::import::{seed_dir, ImportError};
 use crate::store::{Store, StoreError, StoreOptions};
@@ -67,6 +69,8 @@ pub struct Application {
     base_url: String,
     server: Server,
     store: Store,
+    /// Fetches followed sources while the server runs.
+    follower: web::Data<Follower>,
     /// When the shutdown signal came, so the stop can keep to
     /// [`STOP_DEADLINE`].
     stop_began: Arc<OnceLock<Instant>>,
@@ -136,6 +140,20 @@ impl Application {
             .and_then(|u| u.host_str().map(str::to_owned))
             .ok_or_else(|| StartupError::BaseUrl(base_url.clone()))?;
         let metrics = web::Data::new(Metrics::new());
+        let follower = web::Data::new(Follower::new(
+            store.clone(),
+            ClientOptions {
+                timeout: Duration::from_millis(settings.source_timeout_ms.max(1)),
+                max_bytes: settings.body_limit,
+                // The public URL only when one is configured: a listen
+                // address says nothing to an upstream's operator.
+                user_agent: ClientOptions::user_agent_for(
+                    settings.base_url.is_some().then_some(base_url.as_str()),
+                ),
+            },
+            settings.source_min_every,
+        ));
+        let app_follower = follower.clone();
         let state = web::Data::new(AppState {
             store: store.clone(),
             site: Site {
@@ -152,12 +170,26 @@ impl Application {
             },
         });
         let body_limit = settings.body_limit;
-        let mut server = HttpServer::new(move || {
+        let stop_began = Arc::new(OnceLock::new());
+        let shutdown = shutdown.map(|shutdown| {
+            let began = stop_began.clone();
+            Box::pin(async move {
+                shutdown.await;
+                let _ = began.set(Instant::now());
+            }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+        });
+        let options = ServerOptions {
+            workers: settings.workers.map(|n| n.max(1)),
+            shutdown_timeout_secs: SHUTDOWN_GRACE_SECS,
+            shutdown,
+        };
+        let server = http::server::serve(listener, options, move || {
             // Middleware, innermost first: the request meets them from the
             // bottom up, the response from the top down.
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(app_follower.clone())
                 .wrap(from_fn(http::body::deadline))
                 .wrap(from_fn(limit_token_lookups))
                 .wrap(from_fn(protocol::head_as_get))
@@ -169,28 +201,16 @@ impl Application {
                 .configure(|cfg| http::extractors(cfg, body_limit))
                 .configure(http::routes)
         })
-        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
-        .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),
             source,
         })?;
-        if let Some(n) = settings.workers {
-            server = server.workers(n.max(1));
-        }
-        let stop_began = Arc::new(OnceLock::new());
-        if let Some(shutdown) = shutdown {
-            let began = stop_began.clone();
-            server = server.shutdown_signal(async move {
-                shutdown.await;
-                let _ = began.set(Instant::now());
-            });
-        }
         Ok(Application {
             port: local.port(),
             base_url,
-            server: server.run(),
+            server,
             store,
+            follower,
             stop_began,
         })
     }
@@ -223,12 +243,18 @@ impl Application {
         let Application {
             server,
             store,
+            follower,
             stop_began,
             ..
         } = self;
         let watch = actix_web::rt::spawn(watch_files(store.clone()));
+        let follow = actix_web::rt::spawn(follower.clone().into_inner().run());
         let served = server.await;
         watch.abort();
+        // No new fetch starts, and one still running writes nothing: the
+        // stop does not wait for an upstream.
+        follow.abort();
+        follower.stop();
         served?;
         let started = Instant::now();
         let wait = match stop_began.get() {

@@ -56,6 +56,7 @@ fn session(start: DateTime<Utc>, end: DateTime<Utc>, abstract_: String) -> Sessi
             url: None,
             kind: None,
             links: vec![],
+            language: None,
         },
         status: Status::Confirmed,
         sequence: 0,

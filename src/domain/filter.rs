@@ -15,10 +15,10 @@ pub const MAX_VALUES: usize = 50;
 const MAX_VALUE_LEN: usize = 200;
 
 /// Full-text search is bounded on its own, far below the other keys: every
-/// term is a lookup (a prefix term a scan of every indexed word it begins)
-/// in the index of all conferences, so the count of `q` values, of words
-/// over all of them and the length of a word are capped, and only words of
-/// at least [`PREFIX_MIN`] characters match as prefixes.
+/// term is a lookup (a prefix term a merge of every indexed word it begins)
+/// in the conference's words, so the count of `q` values, of words over all
+/// of them and the length of a word are capped, and only words of at least
+/// [`PREFIX_MIN`] characters match as prefixes.
 pub const MAX_Q_VALUES: usize = 8;
 pub const MAX_Q_WORDS: usize = 16;
 pub const MAX_WORD_LEN: usize = 40;
@@ -237,6 +237,13 @@ impl SessionFilter {
     /// whole words), any value may. Every word is quoted, so FTS5 syntax
     /// in user text (`AND`, `*`, `"`, `:`) is inert.
     pub fn fts_query(&self) -> Option<String> {
+        self.fts_query_with(|w| w.to_owned())
+    }
+
+    /// [`SessionFilter::fts_query`] with each word's phrase text made by
+    /// `phrase` (the store writes a word as its index holds it); whether a
+    /// word is a prefix is decided on the word as typed.
+    pub fn fts_query_with(&self, mut phrase: impl FnMut(&str) -> String) -> Option<String> {
         if self.q.is_empty() {
             return None;
         }
@@ -252,7 +259,7 @@ impl SessionFilter {
                         } else {
                             ""
                         };
-                        format!("\"{}\"{star}", w.replace('"', "\"\""))
+                        format!("\"{}\"{star}", phrase(w).replace('"', "\"\""))
                     })
                     .collect();
                 format!("({})", words.join(" AND "))

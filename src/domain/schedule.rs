@@ -37,6 +37,8 @@ pub mod limits {
     pub const LINK_TITLE: usize = 100;
     /// One postal address line; it is repeated in every event's LOCATION.
     pub const ADDRESS: usize = 300;
+    /// Languages of one session: `de, en` is two; ten is generous.
+    pub const LANGUAGES: usize = 10;
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -105,6 +107,10 @@ pub struct SessionDoc {
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkDoc>,
+    /// The language(s) it is held in: `de`, or `de, en` (see
+    /// [`parse_language`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A conference's own data (what the `conferences` table holds).
@@ -184,6 +190,8 @@ pub struct SessionData {
     /// `talk`, `keynote`, `break`: see [`parse_kind`].
     pub kind: Option<String>,
     pub links: Vec<Link>,
+    /// `de` or `de, en`: see [`parse_language`].
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,10 +303,13 @@ impl SessionDoc {
             .map_err(|e| ValidationError::new("start", e.to_string()))?;
         let end =
             parse_local(&self.end, tz).map_err(|e| ValidationError::new("end", e.to_string()))?;
-        if end <= start {
+        // An end equal to the start is an event of no length (a
+        // published schedule's marker, such as 36C3's one zero-minute
+        // event): kept as it is, neither padded nor refused.
+        if end < start {
             return Err(ValidationError::new(
                 "end",
-                format!("end {} must be after start {}", self.end, self.start),
+                format!("end {} must not be before start {}", self.end, self.start),
             ));
         }
         if self.speakers.len() > limits::SPEAKERS {
@@ -348,6 +359,13 @@ impl SessionDoc {
                 .transpose()
                 .map_err(|m| ValidationError::new("kind", m))?,
             links: self.validate_links()?,
+            language: self
+                .language
+                .as_deref()
+                .map(parse_language)
+                .transpose()
+                .map_err(|m| ValidationError::new("language", m))?
+                .flatten(),
         })
     }
 
@@ -392,8 +410,42 @@ impl SessionDoc {
                     url: l.url.clone(),
                 })
                 .collect(),
+            language: s.language.clone(),
         }
     }
+}
+
+/// A session's language(s): language tags (`de`, `pt-br`, `en`) joined
+/// by commas (`de, en`, as frab and pretalx write several). Read
+/// case-insensitively (a primary tag of 2 or 3 letters, ISO 639, and
+/// optional subtags), kept lowercase and joined by ", ", each tag once;
+/// an empty value is no language. A closed shape because a single tag
+/// becomes the feed's LANGUAGE parameter (RFC 5545 §3.2.10, a BCP 47 tag).
+pub fn parse_language(s: &str) -> Result<Option<String>, String> {
+    let mut tags: Vec<String> = Vec::new();
+    for raw in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let tag = raw.to_ascii_lowercase();
+        let mut parts = tag.split('-');
+        let primary = parts.next().unwrap_or("");
+        let ok = (2..=3).contains(&primary.len())
+            && primary.bytes().all(|b| b.is_ascii_lowercase())
+            && parts.all(|p| {
+                (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if !ok {
+            return Err(format!(
+                "{:?} is not a language tag (such as de, en or pt-br; several joined by commas)",
+                raw.chars().take(40).collect::<String>()
+            ));
+        }
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > limits::LANGUAGES {
+        return Err(format!("at most {} languages", limits::LANGUAGES));
+    }
+    Ok((!tags.is_empty()).then(|| tags.join(", ")))
 }
 
 /// A session kind: 1–40 characters of `a-z`, `0-9` and `-`. A closed
@@ -613,7 +665,7 @@ mod tests {
             (
                 session("a", "2012-03-09T14:00", "2012-03-09T13:00"),
                 "sessions[0].end",
-                "after",
+                "before start",
             ),
             (
                 session("a", "2012-03-11T02:30", "2012-03-11T04:00"),
@@ -641,6 +693,18 @@ mod tests {
             assert_eq!(e.field, field, "{e:?}");
             assert!(e.message.contains(msg), "{e:?}");
         }
+    }
+
+    #[test]
+    fn an_event_of_no_length_is_valid() {
+        let s = doc(serde_json::json!([session(
+            "a",
+            "2019-12-28T20:00",
+            "2019-12-28T20:00"
+        )]))
+        .validate()
+        .unwrap();
+        assert_eq!(s.sessions[0].start, s.sessions[0].end);
     }
 
     #[test]
@@ -681,6 +745,23 @@ mod tests {
                 "{e:?}"
             );
         }
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(parse_language("de, EN,de"), Ok(Some("de, en".into())));
+        assert_eq!(parse_language("pt-BR"), Ok(Some("pt-br".into())));
+        assert_eq!(parse_language(" , "), Ok(None));
+        for bad in ["English", "d", "de en", "de;en", "x-"] {
+            assert!(parse_language(bad).is_err(), "{bad:?}");
+        }
+        let mut s = session("a", "2012-03-09T14:00", "2012-03-09T15:00");
+        s["language"] = "en, de".into();
+        let v = doc(serde_json::json!([s.clone()])).validate().unwrap();
+        assert_eq!(v.sessions[0].language.as_deref(), Some("en, de"));
+        s["language"] = "Deutsch".into();
+        let e = doc(serde_json::json!([s])).validate().unwrap_err();
+        assert_eq!(e.field, "sessions[0].language");
     }
 
     #[test]

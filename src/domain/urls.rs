@@ -1,5 +1,6 @@
 //! Every public address confcal hands out, built in one place: feeds,
-//! webcal links, pages, agenda links, the API's links and the assets.
+//! webcal links, pages, agenda links, the schedule exports, the API's links
+//! and the assets.
 //!
 //! A domain module because calendars keep what is built here for ever: a
 //! subscribed feed's `SOURCE`, each event's `URL` (and its `UID`, whose
@@ -78,6 +79,12 @@ impl Links<'_> {
     /// (see `store::feed_code`).
     pub fn short_feed(self, code: &str) -> String {
         format!("{}/feeds/{code}.ics", self.0)
+    }
+
+    /// A conference's schedule for schedule apps: `file` is
+    /// `schedule.xml` or `schedule.json`.
+    pub fn schedule_export(self, slug: &ConferenceSlug, file: &str) -> String {
+        format!("{}/conferences/{slug}/{file}", self.0)
     }
 
     /// The API's listing of a conference's sessions.

@@ -1,49 +1,17 @@
-//! The admin API: replace a whole schedule, create or replace one session,
-//! cancel one. Enabled only when an admin token is configured.
+//! The admin API: replace a whole schedule, import one as published
+//! (frab, Sessionize, iCalendar), create or replace one session, cancel
+//! one. Enabled only when an admin token is configured: every handler here
+//! takes [`AdminAuth`] as its first argument, so the token is checked
+//! before anything else, the body included.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::Utc;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use super::auth::AdminAuth;
 use super::{conf_slug, read_body, session_id, AppState, HttpError};
-use crate::config::constant_time_eq;
 use crate::domain::schedule::{parse_document, parse_json, parse_value, SessionDoc};
 use crate::domain::ValidationError;
-
-/// Checks `Authorization: Bearer <token>` against the configured token.
-///
-/// Both sides are hashed first and the digests compared in constant time,
-/// so neither the length nor any prefix of the token leaks through timing.
-fn authorize(state: &AppState, req: &HttpRequest) -> Result<(), HttpError> {
-    let Some(expected) = &state.admin_token else {
-        return Err(HttpError::Forbidden(
-            "the admin API is disabled: start confcal with CONFCAL_ADMIN_TOKEN set to enable it"
-                .into(),
-        ));
-    };
-    let given = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        // The scheme is case-insensitive (RFC 9110 §11.1).
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, token)| token)
-        })
-        .ok_or_else(|| {
-            HttpError::Unauthorized("send the admin token as Authorization: Bearer <token>".into())
-        })?;
-    if constant_time_eq(
-        &Sha256::digest(given.trim().as_bytes()),
-        &Sha256::digest(expected.expose().as_bytes()),
-    ) {
-        Ok(())
-    } else {
-        Err(HttpError::Unauthorized("wrong admin token".into()))
-    }
-}
 
 #[derive(Serialize)]
 struct SyncCounts {
@@ -53,16 +21,43 @@ struct SyncCounts {
     updated: usize,
     cancelled: usize,
     unchanged: usize,
+    /// What an import of a published schedule corrected, dropped or found
+    /// contradictory, each naming its event (none for `PUT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warnings: Option<Vec<crate::import::Warning>>,
+}
+
+impl SyncCounts {
+    fn new(slug: &str, report: &crate::store::SyncReport) -> Self {
+        SyncCounts {
+            conference: slug.to_owned(),
+            conference_created: report.conference_created,
+            created: report.created.len(),
+            updated: report.updated.len(),
+            cancelled: report.cancelled.len(),
+            unchanged: report.unchanged.len(),
+            warnings: None,
+        }
+    }
+
+    /// 201 when the conference was new, else 200.
+    fn respond(self) -> HttpResponse {
+        let status = if self.conference_created {
+            actix_web::http::StatusCode::CREATED
+        } else {
+            actix_web::http::StatusCode::OK
+        };
+        HttpResponse::build(status).json(self)
+    }
 }
 
 /// `PUT /api/conferences/{conf}`: sync the whole schedule.
 pub async fn put_schedule(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&state, &req)?;
     let slug = conf_slug(&path).map_err(|_| {
         HttpError::bad_request(
             "conference",
@@ -85,31 +80,98 @@ pub async fn put_schedule(
     let report = state
         .db(move |s| s.sync_schedule(&schedule, Utc::now()))
         .await?;
-    let status = if report.conference_created {
-        actix_web::http::StatusCode::CREATED
-    } else {
-        actix_web::http::StatusCode::OK
+    Ok(SyncCounts::new(slug.as_str(), &report).respond())
+}
+
+/// `POST /api/conferences/{conf}/import?format=…&timezone=…`: sync the
+/// conference from a schedule as published (frab XML or JSON, Sessionize,
+/// iCalendar, or our own document), sent as the raw body. The URL names
+/// the conference; the answer is `PUT`'s, with the import's warnings.
+pub async fn import_schedule(
+    _admin: AdminAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, HttpError> {
+    use crate::import::{prepare, BuildError, Format, Options, PrepareError};
+    let slug = conf_slug(&path).map_err(|_| {
+        HttpError::bad_request(
+            "conference",
+            format!("{:?} is not a valid conference slug", *path),
+        )
+    })?;
+    let mut opts = Options {
+        conference: Some(slug.clone()),
+        ..Options::default()
     };
-    Ok(HttpResponse::build(status).json(SyncCounts {
-        conference: slug.to_string(),
-        conference_created: report.conference_created,
-        created: report.created.len(),
-        updated: report.updated.len(),
-        cancelled: report.cancelled.len(),
-        unchanged: report.unchanged.len(),
-    }))
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        match k.as_ref() {
+            "format" => {
+                opts.format = Format::parse(&v).map_err(|m| HttpError::bad_request("format", m))?
+            }
+            "timezone" if v.is_empty() => {}
+            "timezone" => {
+                opts.timezone = Some(v.parse().map_err(|_| {
+                    HttpError::bad_request(
+                        "timezone",
+                        format!("{v:?} is not an IANA time zone name (such as Europe/Berlin)"),
+                    )
+                })?)
+            }
+            // Named as the field (its first 64 characters), as the
+            // exports and filters do.
+            other => {
+                let key: String = other.chars().take(64).collect();
+                return Err(HttpError::bad_request(
+                    &key,
+                    format!("unknown parameter {key:?}: use format and timezone"),
+                ));
+            }
+        }
+    }
+    let body = read_body(payload, state.body_limit).await?;
+    // Reading a few megabytes of XML is work for the blocking pool, like
+    // the store lookup it needs.
+    let store = state.store.clone();
+    let prepared = web::block(move || {
+        prepare(&body, &opts, None, |slug| match store.conference(slug) {
+            Ok(rec) => Ok(Some(rec.conference)),
+            Err(crate::store::StoreError::ConferenceNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        })
+    })
+    .await?
+    .map_err(|e| match e {
+        PrepareError::Store(e) => HttpError::from(e),
+        PrepareError::Build(BuildError::NeedsTimezone) => HttpError::Unprocessable {
+            field: Some("timezone".into()),
+            message: "the schedule names no time zone: give its IANA zone as ?timezone= (such as Europe/Berlin)".into(),
+        },
+        PrepareError::Build(BuildError::NeedsConference) => {
+            HttpError::invalid(ValidationError::new("conference", "no conference slug"))
+        }
+        PrepareError::Build(BuildError::Unreadable(v)) => HttpError::unreadable(v),
+        PrepareError::Build(BuildError::Invalid(v)) => HttpError::invalid(v),
+    })?;
+    let schedule = prepared.schedule;
+    let report = state
+        .db(move |s| s.sync_schedule(&schedule, Utc::now()))
+        .await?;
+    let mut counts = SyncCounts::new(slug.as_str(), &report);
+    counts.warnings = Some(prepared.warnings);
+    Ok(counts.respond())
 }
 
 /// `PUT /api/conferences/{conf}/sessions/{id}`: create or replace one
 /// session. The body is one session object of the schedule document; its
 /// `id`, if given, must match the URL.
 pub async fn put_session(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&state, &req)?;
     let (conf, id) = path.into_inner();
     let slug = conf_slug(&conf)?;
     let id = crate::domain::SessionId::parse(&id).map_err(|m| HttpError::bad_request("id", m))?;
@@ -153,11 +215,10 @@ pub async fn put_session(
 
 /// `DELETE /api/conferences/{conf}/sessions/{id}`: cancel (never delete).
 pub async fn cancel_session(
+    _admin: AdminAuth,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
-    authorize(&state, &req)?;
     let (conf, id) = path.into_inner();
     let (slug, id) = (conf_slug(&conf)?, session_id(&id)?);
     let (s2, i2) = (slug.clone(), id.clone());

@@ -79,6 +79,8 @@ pub struct SessionJson<'a> {
     pub url: Option<&'a str>,
     pub kind: Option<&'a str>,
     pub links: &'a [Link],
+    /// `de` or `de, en`; `null` when not known.
+    pub language: Option<&'a str>,
     pub status: Status,
     pub sequence: i64,
     pub created: String,
@@ -103,6 +105,7 @@ impl<'a> SessionJson<'a> {
             url: d.url.as_deref(),
             kind: d.kind.as_deref(),
             links: &d.links,
+            language: d.language.as_deref(),
             status: s.status,
             sequence: s.sequence,
             created: utc_rfc3339(s.created),

@@ -76,7 +76,9 @@ pub enum HttpError {
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// An error that actix answered by itself (an extractor, the Compress
-    /// middleware), put in our shape by [`framework_errors`].
+    /// middleware), put in our shape by [`framework_errors`]; also the few
+    /// statuses of ours with no kind of their own (a body that timed out,
+    /// a followed source that changed while it was fetched).
     #[error("{message}")]
     Framework {
         status: StatusCode,
@@ -163,6 +165,8 @@ pub enum Missing {
     Agenda,
     /// A short feed address (`/feeds/{code}.ics`).
     Feed,
+    /// The followed source of a conference that follows none.
+    Source,
     /// Any other path.
     Page,
 }
@@ -175,6 +179,7 @@ impl Missing {
             Missing::Session => Some("session"),
             Missing::Agenda => Some("token"),
             Missing::Feed => Some("feed"),
+            Missing::Source => Some("source"),
             Missing::Page => None,
         }
     }
@@ -516,6 +521,7 @@ mod kinds {
             (Missing::Session, Some("session")),
             (Missing::Agenda, Some("token")),
             (Missing::Feed, Some("feed")),
+            (Missing::Source, Some("source")),
             (Missing::Page, None),
         ] {
             let e = HttpError::not_found(what, "gone");

@@ -2,11 +2,17 @@
 //! domain types, run store calls on the blocking pool, and render.
 //!
 //! - [`api`]: the read-only JSON API
-//! - [`admin`]: the admin API (schedule sync, session upsert/cancel)
+//! - [`admin`]: the admin API (schedule sync, imports of published
+//!   schedules, session upsert/cancel), and [`auth`]: the admin token,
+//!   checked before the body is read
+//! - [`sources`]: the admin API of followed sources (set, show, sync now,
+//!   stop following)
 //! - [`agendas`]: personal agendas by secret token
 //! - [`feeds`]: everything that serves a feed: the `.ics` endpoints (the
 //!   agenda feed included), the cache of rendered feeds by data version,
 //!   their compressed variants and ETags, conditional requests
+//! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps,
+//!   served through the feeds' cache and revalidation
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
 //! - [`ops`]: `/healthz` and `/metrics`
 //! - [`protocol`], [`body`], [`ratelimit`], [`logging`]: middleware (HEAD,
@@ -14,12 +20,16 @@
 //!   deadline; rate limits; the request log)
 //! - [`extract`]: the conference and session a URL names, as extractors
 //! - [`error`]: [`HttpError`], the one error type, and its JSON body
+//! - [`server`]: the HTTP/1 server, which answers `Expect: 100-continue`
+//!   only once the app has looked at the request head
 
 pub mod admin;
 pub mod agendas;
 pub mod api;
+pub mod auth;
 pub mod body;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod feeds;
 pub mod logging;
@@ -27,6 +37,8 @@ pub mod ops;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod server;
+pub mod sources;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;
@@ -73,6 +85,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/conferences", web::get().to(api::conferences))
             .route("/conferences/{conf}", web::get().to(api::conference))
             .route("/conferences/{conf}", web::put().to(admin::put_schedule))
+            .route(
+                "/conferences/{conf}/import",
+                web::post().to(admin::import_schedule),
+            )
+            .route("/conferences/{conf}/source", web::put().to(sources::put))
+            .route("/conferences/{conf}/source", web::get().to(sources::show))
+            .route(
+                "/conferences/{conf}/source",
+                web::delete().to(sources::delete),
+            )
+            .route(
+                "/conferences/{conf}/source/sync",
+                web::post().to(sources::sync),
+            )
             .route("/conferences/{conf}/sessions", web::get().to(api::sessions))
             .route(
                 "/conferences/{conf}/sessions/{id}",
@@ -110,6 +136,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/conferences/{conf}/sessions/{id}.ics",
         web::get().to(feeds::session_ics),
+    )
+    .route(
+        "/conferences/{conf}/schedule.xml",
+        web::get().to(exports::schedule_xml),
+    )
+    .route(
+        "/conferences/{conf}/schedule.json",
+        web::get().to(exports::schedule_json),
     )
     .default_service(web::to(not_found));
 }

@@ -47,7 +47,11 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-pub async fn metrics(state: web::Data<AppState>, m: web::Data<Metrics>) -> HttpResponse {
+pub async fn metrics(
+    state: web::Data<AppState>,
+    m: web::Data<Metrics>,
+    follower: Option<web::Data<crate::follow::Follower>>,
+) -> HttpResponse {
     let store = state.store.clone();
     let stats = match web::block(move || store.stats()).await {
         Ok(Ok(s)) => Some(s),
@@ -81,6 +85,9 @@ pub async fn metrics(state: web::Data<AppState>, m: web::Data<Metrics>) -> HttpR
         "Feeds in the rendered-feed cache.",
         state.feeds.len(),
     );
+    if let Some(f) = follower {
+        f.metrics(&mut body).await;
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

@@ -7,6 +7,7 @@
 //! (`DTSTAMP` is the session's last change), so the same data always gives
 //! byte-identical feeds and a stable ETag.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -236,24 +237,39 @@ fn write_event(
     w.raw("LAST-MODIFIED", &modified);
     w.raw("CREATED", &fmt_utc(&s.created));
     w.raw("SEQUENCE", &s.sequence.to_string());
-    if plan.represents(d.start) && plan.represents(d.end) {
+    // An event of no length has no DTEND: RFC 5545 wants a DTEND later
+    // than DTSTART, and a DATE-TIME DTSTART alone is an event that ends
+    // when it starts (§3.6.1).
+    let has_end = d.end > d.start;
+    if plan.represents(d.start) && (!has_end || plan.represents(d.end)) {
         let name = format!("DTSTART;TZID={}", c.tz.name());
         w.raw(
             &name,
             &fmt_local(&d.start.with_timezone(&c.tz).naive_local()),
         );
-        let name = format!("DTEND;TZID={}", c.tz.name());
-        w.raw(&name, &fmt_local(&d.end.with_timezone(&c.tz).naive_local()));
+        if has_end {
+            let name = format!("DTEND;TZID={}", c.tz.name());
+            w.raw(&name, &fmt_local(&d.end.with_timezone(&c.tz).naive_local()));
+        }
     } else {
         w.raw("DTSTART", &fmt_utc(&d.start));
-        w.raw("DTEND", &fmt_utc(&d.end));
+        if has_end {
+            w.raw("DTEND", &fmt_utc(&d.end));
+        }
     }
     let cancelled = s.status == Status::Cancelled;
+    // A talk in one language says so on its title (RFC 5545 §3.2.10: one
+    // tag per property, so a talk in several says it nowhere here; the
+    // page and the JSON API list them). Tags are [a-z0-9-]: no quoting.
+    let summary = match d.language.as_deref() {
+        Some(tag) if !tag.contains(',') => Cow::Owned(format!("SUMMARY;LANGUAGE={tag}")),
+        _ => Cow::Borrowed("SUMMARY"),
+    };
     if cancelled {
         // Outlook shows a cancelled event like any other: say it in words.
-        w.text_parts("SUMMARY", &[CANCELLED_PREFIX, &d.title]);
+        w.text_parts(&summary, &[CANCELLED_PREFIX, &d.title]);
     } else {
-        w.text("SUMMARY", &d.title);
+        w.text(&summary, &d.title);
     }
     if options.compact {
         write_compact_description(w, e, &page);

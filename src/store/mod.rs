@@ -21,6 +21,8 @@ mod feed_links;
 mod files;
 mod migrations;
 mod queries;
+mod search;
+mod sources;
 mod stats;
 mod sync;
 
@@ -38,6 +40,11 @@ pub use checkpoint::Checkpoint;
 pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
 pub use files::marker_path;
 pub use queries::Facets;
+pub use search::register as register_search_function;
+pub use sources::{
+    Attempt, FetchOutcome, Held, SourceConfig, SourceRecord, SourceSync, SyncCounts,
+    MAX_WARNINGS_KEPT,
+};
 pub use stats::DbStats;
 pub use sync::{Outcome, SyncReport};
 
@@ -330,6 +337,8 @@ fn set_wal(conn: &Connection) -> Result<(), StoreError> {
 
 fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(READ_BUSY_TIMEOUT)?;
+    // The search index's triggers call it (migrations too).
+    search::register(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a write acknowledged to a user survives a power cut, not only a
     // crash of the process. Writes are small, so the cost is small.

@@ -18,7 +18,7 @@ const CONFERENCE_COLUMNS: &str = "c.id, c.slug, c.name, c.timezone, c.venue, c.u
      c.address, c.geo_lat, c.geo_lon, c.color";
 
 pub(super) const SESSION_COLUMNS: &str = "s.slug, s.title, s.speakers, s.start_utc, s.end_utc, \
-     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified, s.kind, s.links";
+     s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified, s.kind, s.links, s.language";
 
 impl Store {
     pub fn conferences(&self) -> Result<Vec<ConferenceRecord>, StoreError> {
@@ -282,12 +282,16 @@ fn for_each_filtered(
         ));
         args.extend(f.not_kinds.iter().cloned().map(Value::Text));
     }
-    let search = f.fts_query();
+    let search = super::search::match_query(conn, conference_id, f)?;
     let _deadline = search
         .as_ref()
         .map(|_| Deadline::set(conn, SEARCH_DEADLINE));
     if let Some(q) = search {
-        sql.push_str(" AND s.id IN (SELECT rowid FROM sessions_fts WHERE sessions_fts MATCH ?)");
+        // The index holds this conference's words under its own names, so
+        // the match reads nothing of other conferences.
+        sql.push_str(
+            " AND s.id IN (SELECT rowid FROM session_search WHERE session_search MATCH ?)",
+        );
         args.push(Value::Text(q));
     }
     sql.push_str(" ORDER BY s.start_utc, s.end_utc, s.slug");
@@ -302,9 +306,11 @@ fn for_each_filtered(
 /// The longest a search may hold a reading connection: past it SQLite
 /// interrupts the query, and the request is answered 503 with
 /// `Retry-After` (see [`StoreError::Busy`]). The terms are bounded (see
-/// [`crate::domain::filter::MAX_Q_WORDS`]), so an honest search of any
-/// conference stays far below it; this is the backstop for what the bounds
-/// do not foresee.
+/// [`crate::domain::filter::MAX_Q_WORDS`]) and read only the searched
+/// conference's words (see `search.rs`), so an honest search of any
+/// conference stays far below it, whatever else the database holds; this
+/// is the backstop for what the bounds do not foresee (the worst search
+/// of a conference of 100,000 sessions and more).
 pub const SEARCH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A progress handler that interrupts the connection's statements once
@@ -357,6 +363,7 @@ pub(super) fn session_row_at(
     let modified: i64 = r.get(o + 13)?;
     let kind: Option<String> = r.get(o + 14)?;
     let links: String = r.get(o + 15)?;
+    let language: Option<String> = r.get(o + 16)?;
     Ok((|| {
         let json = |s: &str| -> Result<Vec<String>, StoreError> {
             serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -376,6 +383,7 @@ pub(super) fn session_row_at(
                 kind,
                 links: serde_json::from_str::<Vec<Link>>(&links)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                language,
             },
             status: match status.as_str() {
                 "cancelled" => Status::Cancelled,

@@ -162,7 +162,9 @@ impl Store {
     }
 }
 
-fn sync_one(
+/// One conference's sync inside the caller's transaction (a source's
+/// sync records its own state in the same one).
+pub(super) fn sync_one(
     tx: &Transaction<'_>,
     schedule: &Schedule,
     now: DateTime<Utc>,
@@ -295,13 +297,13 @@ fn write_session(
     let sql = if created {
         "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
          room, tracks, abstract, notes, url, status, sequence, created, last_modified, \
-         kind, links) \
+         kind, links, language) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'confirmed', 0, ?12, ?12, \
-         ?13, ?14)"
+         ?13, ?14, ?15)"
     } else {
         "UPDATE sessions SET title = ?3, speakers = ?4, start_utc = ?5, end_utc = ?6, \
          room = ?7, tracks = ?8, abstract = ?9, notes = ?10, url = ?11, \
-         kind = ?13, links = ?14, status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
+         kind = ?13, links = ?14, language = ?15, status = 'confirmed', sequence = sequence + 1, last_modified = max(?12, last_modified) \
          WHERE conference_id = ?1 AND slug = ?2"
     };
     let json = |v: &Vec<String>| serde_json::to_string(v).expect("strings serialise");
@@ -320,7 +322,8 @@ fn write_session(
         s.url,
         to_ts(now),
         s.kind,
-        links
+        links,
+        s.language
     ])?;
     Ok(if created {
         Outcome::Created

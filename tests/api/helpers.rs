@@ -58,6 +58,8 @@ pub fn test_settings(db: PathBuf) -> Settings {
         workers: Some(2),
         write_timeout_ms: 5_000,
         body_timeout_ms: 10_000,
+        source_timeout_ms: 30_000,
+        source_min_every: 60,
     }
 }
 
@@ -262,7 +264,35 @@ impl BinaryServer {
 
     /// [`BinaryServer::start`] with environment variables (e.g. `RUST_LOG`).
     pub fn start_env(db: &Path, extra: &[&str], env: &[(&str, &str)]) -> BinaryServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confcal"))
+        Self::spawn(Command::new(env!("CARGO_BIN_EXE_confcal")), db, extra, env)
+    }
+
+    /// [`BinaryServer::start`] allowed at most `nofile` open file
+    /// descriptors (`ulimit -n`).
+    #[allow(dead_code)] // used by the descriptor tests
+    pub fn start_limited(db: &Path, extra: &[&str], nofile: u64) -> BinaryServer {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_confcal"));
+        // SAFETY: runs in the child between fork and exec, and only calls
+        // setrlimit, which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                let lim = libc::rlimit {
+                    rlim_cur: nofile,
+                    rlim_max: nofile,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Self::spawn(cmd, db, extra, &[])
+    }
+
+    fn spawn(mut cmd: Command, db: &Path, extra: &[&str], env: &[(&str, &str)]) -> BinaryServer {
+        let mut child = cmd
             .arg("--db")
             .arg(db)
             .args([

@@ -224,6 +224,8 @@ fn every_kind_of_get(app: &TestApp) -> Vec<String> {
         PYCON.into(),
         "/conferences/pycon-us-2012/sessions/dismantling-jinja.ics".into(),
         format!("/agendas/{t}.ics"),
+        "/conferences/pycon-us-2012/schedule.xml".into(),
+        "/conferences/pycon-us-2012/schedule.json".into(),
         "/healthz".into(),
         "/metrics".into(),
         // And the errors: HEAD must answer them the same way too.

@@ -82,6 +82,7 @@ mod tests {
                 url: None,
                 kind: None,
                 links: vec![],
+                language: None,
             },
             status,
             sequence: 0,

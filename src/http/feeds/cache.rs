@@ -45,6 +45,11 @@ pub enum Key {
         hash: [u8; 32],
         options: FeedOptions,
     },
+    /// A conference's `schedule.xml` or `schedule.json` for schedule apps.
+    Export {
+        slug: String,
+        format: crate::export::Format,
+    },
 }
 
 struct Entry {

@@ -19,11 +19,16 @@ pub struct Rendered {
     pub etag: String,
     pub last_modified: DateTime<Utc>,
     pub disposition: String,
+    /// Calendars unless said otherwise (see [`Rendered::with_content_type`]).
+    pub content_type: &'static str,
     pub(super) gzip: OnceLock<Bytes>,
     pub(super) br: OnceLock<Bytes>,
     /// Set when the cache files it, so a variant added later is counted.
     pub(super) ledger: OnceLock<Ledger>,
 }
+
+/// The media type of feeds.
+pub const CALENDAR: &str = "text/calendar; charset=utf-8";
 
 impl Rendered {
     pub fn new(body: Bytes, last_modified: DateTime<Utc>, disposition: String) -> Self {
@@ -32,10 +37,18 @@ impl Rendered {
             body,
             last_modified,
             disposition,
+            content_type: CALENDAR,
             gzip: OnceLock::new(),
             br: OnceLock::new(),
             ledger: OnceLock::new(),
         }
+    }
+
+    /// The same rendering served as another media type: the schedule
+    /// exports share the feeds' cache and revalidation.
+    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self
     }
 
     /// True when the variant is ready (no compression work to do).

@@ -19,8 +19,8 @@ use crate::http::HttpError;
 const LARGE_BODY: usize = 4 << 20;
 const SLICE: usize = 256 << 10;
 
-/// Answers 200 with the calendar in the best coding the client takes, or
-/// 304 when its copy is current.
+/// Answers 200 with the rendering (a calendar, or a schedule export) in the
+/// best coding the client takes, or 304 when its copy is current.
 pub async fn respond(
     req: &HttpRequest,
     r: Arc<Rendered>,
@@ -52,7 +52,7 @@ pub async fn respond(
     if let Some(enc) = variant.content_encoding() {
         res.insert_header((header::CONTENT_ENCODING, enc.as_str()));
     }
-    res.insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+    res.insert_header((header::CONTENT_TYPE, r.content_type))
         .insert_header((header::CONTENT_DISPOSITION, r.disposition.clone()));
     let head = is_head(req);
     if !r.has(variant) && req.version() < Version::HTTP_11 && !head {

@@ -39,6 +39,8 @@ struct ConferencePage {
     /// An OpenStreetMap link to the venue's point, when it has one.
     map: Option<String>,
     tz: &'static str,
+    /// When the schedule was last updated from the source it follows.
+    source_note: Option<String>,
     path: String,
     days: Vec<Choice>,
     rooms: Vec<Choice>,
@@ -137,8 +139,8 @@ pub(super) async fn conference(
     // Like the feeds, the page lists cancelled sessions too, marked.
     filter.status = StatusFilter::All;
     let (s, f) = (slug.clone(), filter.clone());
-    let ((conf, sessions), facets) = state
-        .db(move |st| Ok((st.sessions(&s, &f)?, st.facets(&s)?)))
+    let ((conf, sessions), facets, source) = state
+        .db(move |st| Ok((st.sessions(&s, &f)?, st.facets(&s)?, st.source(&s)?)))
         .await?;
     let stars = starred(&req, &state).await?;
     let csrf = csrf(&req, &state)?;
@@ -187,6 +189,7 @@ pub(super) async fn conference(
             format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}")
         }),
         tz: c.tz.name(),
+        source_note: source.and_then(|r| crate::follow::page_note(&r, c.tz)),
         days: facets
             .days
             .iter()

@@ -104,7 +104,9 @@ impl From<HttpError> for PageError {
                                   replaced by a new one, or the agenda deleted."
                         .to_owned()
                 }
-                Missing::Feed | Missing::Page => "There is no such page.".to_owned(),
+                Missing::Feed | Missing::Source | Missing::Page => {
+                    "There is no such page.".to_owned()
+                }
             },
             other => other.to_string(),
         };

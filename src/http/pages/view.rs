@@ -33,10 +33,13 @@ fn clock(t: DateTime<Tz>) -> String {
 }
 
 /// "2:00pm to 2:40pm, Friday 9th March" in the conference's zone, or with
-/// both days when a session runs past midnight.
+/// both days when a session runs past midnight; "2:00pm, Friday 9th
+/// March" for an event of no length.
 pub fn when(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
     let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
-    if s.date_naive() == e.date_naive() {
+    if start == end {
+        format!("{}, {}", clock(s), day_label(s.date_naive()))
+    } else if s.date_naive() == e.date_naive() {
         format!(
             "{} to {}, {}",
             clock(s),
@@ -136,6 +139,8 @@ pub struct SessionCard {
     pub notes: Option<String>,
     pub url: Option<String>,
     pub kind: Option<String>,
+    /// `de` or `de, en`.
+    pub language: Option<String>,
     /// Slides, video, code: validated http(s) URLs.
     pub links: Vec<Link>,
     pub when: String,
@@ -176,6 +181,7 @@ impl SessionCard {
                 .clone()
                 .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
             kind: d.kind.clone(),
+            language: d.language.clone(),
             links: d
                 .links
                 .iter()
@@ -204,6 +210,7 @@ mod tests {
         let s = Utc.with_ymd_and_hms(2012, 3, 9, 22, 0, 0).unwrap();
         let e = Utc.with_ymd_and_hms(2012, 3, 9, 22, 40, 0).unwrap();
         assert_eq!(when(s, e, tz), "2:00pm to 2:40pm, Friday 9th March");
+        assert_eq!(when(s, s, tz), "2:00pm, Friday 9th March");
         let late = Utc.with_ymd_and_hms(2012, 3, 10, 9, 0, 0).unwrap();
         assert_eq!(
             when(s, late, tz),

@@ -2,7 +2,8 @@
 # confcal's benchmark: one command, one machine, one run, one table.
 #
 #   bench/run.sh           full run (1,000-session feed under wrk for 10 s per
-#                          line; imports of 1k/10k/100k sessions; the
+#                          line; imports of 1k/10k/100k sessions and of the
+#                          largest real schedule (36C3); the
 #                          schedule.xml/json exports' cold render and cached rate; 100 followed
 #                          sources answering 304, for 10 s)
 #   bench/run.sh --smoke   the same steps, small and short (CI runs this so
@@ -108,6 +109,19 @@ for n in $sizes; do
     read -r secs kb < "$work/time-$n"
     row "import $n sessions" "${secs} s" "peak RSS $((kb / 1024)) MB"
 done
+# The largest real published schedule (36C3, 1,351 events, 2.3 MB of frab
+# XML), read from ../shared/ where the test inputs live, never copied here.
+real36="$(dirname "$0")/../../shared/real-schedules/ccc-36c3-voc-merged.schedule.xml"
+if [ -f "$real36" ]; then
+    /usr/bin/time -f '%e %M' -o "$work/time-36c3" "$bin" --db "$work/db-36c3" import --timezone Europe/Berlin "$real36" >/dev/null 2>&1
+    read -r secs kb < "$work/time-36c3"
+    row "import 36C3 (real frab XML, 1351 events)" "${secs} s" "peak RSS $((kb / 1024)) MB"
+    /usr/bin/time -f '%e %M' -o "$work/time-36c3" "$bin" --db "$work/db-36c3" import --timezone Europe/Berlin "$real36" >/dev/null 2>&1
+    read -r secs kb < "$work/time-36c3"
+    row "import 36C3 again (all unchanged)" "${secs} s" "peak RSS $((kb / 1024)) MB"
+else
+    echo "bench: $real36 not found; the real-schedule import row is left out" >&2
+fi
 [ -f "$work/db-$main_n" ] || { "$bin" generate --sessions "$main_n" > "$work/gen-$main_n.json"; "$bin" --db "$work/db-$main_n" import "$work/gen-$main_n.json" >/dev/null; }
 
 # The steady-state lines, on the main conference.

@@ -100,8 +100,8 @@ pub struct ImportArgs {
     /// and it overrides the one a schedule names.
     #[arg(long, value_parser = parse_zone)]
     pub timezone: Option<chrono_tz::Tz>,
-    /// Schedule files to import.
-    #[arg(required = true, value_name = "FILE")]
+    /// Schedule files to import, or `http(s)://` URLs to fetch them from.
+    #[arg(required = true, value_name = "FILE_OR_URL")]
     pub files: Vec<PathBuf>,
 }
 

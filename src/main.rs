@@ -123,16 +123,26 @@ fn export(db: &Path, conf: &str) -> Result<(), String> {
 const IMPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn import(db: &std::path::Path, args: ImportArgs) -> Result<(), String> {
-    // Reading from a URL is the work of following a source; until then,
-    // say so rather than fail on a file named "https:".
-    if let Some(url) = args.files.iter().find(|f| {
-        f.to_str()
-            .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
-    }) {
-        return Err(format!(
-            "{}: confcal import reads files; download the schedule first (curl -o schedule.xml URL)",
-            url.display()
-        ));
+    // URLs are fetched first, each into a file named as the URL's last
+    // segment (so a source without a name of its own is named after it);
+    // nothing is written to the database until every source has been read.
+    let downloads = Downloads::new()?;
+    let mut files = Vec::with_capacity(args.files.len());
+    let mut shown = Vec::with_capacity(args.files.len());
+    for (i, f) in args.files.iter().enumerate() {
+        match f
+            .to_str()
+            .filter(|s| s.starts_with("http://") || s.starts_with("https://"))
+        {
+            Some(url) => {
+                files.push(downloads.fetch(i, url)?);
+                shown.push(confcal::follow::fetch::redact_url(url));
+            }
+            None => {
+                files.push(f.clone());
+                shown.push(f.display().to_string());
+            }
+        }
     }
     let store = Store::open_with(
         db,
@@ -147,16 +157,27 @@ fn import(db: &std::path::Path, args: ImportArgs) -> Result<(), String> {
         conference: args.conference,
         timezone: args.timezone,
     };
-    let reports = import_sources(&store, &args.files, &opts).map_err(|e| e.to_string())?;
+    let reports = import_sources(&store, &files, &opts).map_err(|e| {
+        // A downloaded file is named by its URL, not its temporary path.
+        let mut msg = e.to_string();
+        for (file, name) in files.iter().zip(&shown) {
+            msg = msg.replace(&file.display().to_string(), name);
+        }
+        msg
+    })?;
     // The import is committed by now: a closed stdout (`| head`) must not
     // turn it into a failure, so write errors end the report quietly.
     let mut out = std::io::stdout().lock();
     let _ = (|| -> std::io::Result<()> {
         for (path, r, warnings) in reports {
+            let name = files
+                .iter()
+                .position(|f| *f == path)
+                .map_or_else(|| path.display().to_string(), |i| shown[i].clone());
             writeln!(
                 out,
                 "{}: {} created, {} updated, {} cancelled, {} unchanged, {} warnings",
-                path.display(),
+                name,
                 r.created.len(),
                 r.updated.len(),
                 r.cancelled.len(),
@@ -319,5 +340,67 @@ fn cli_flag(field: &str) -> String {
         "url" => "URL".into(),
         "every_seconds" => "--every".into(),
         other => format!("--{other}"),
+    }
+}
+
+/// Schedules `confcal import` fetched from URLs, in a temporary folder
+/// removed when the import ends (whether it succeeded or not).
+struct Downloads {
+    dir: std::path::PathBuf,
+    client: confcal::follow::Client,
+}
+
+impl Downloads {
+    fn new() -> Result<Downloads, String> {
+        use confcal::follow::{Client, ClientOptions};
+        let mut suffix = [0u8; 8];
+        getrandom::fill(&mut suffix).map_err(|e| e.to_string())?;
+        let dir = std::env::temp_dir().join(format!(
+            "confcal-import-{}-{:016x}",
+            std::process::id(),
+            u64::from_le_bytes(suffix)
+        ));
+        Ok(Downloads {
+            dir,
+            client: Client::new(ClientOptions {
+                timeout: std::time::Duration::from_millis(ServeArgs::default().source_timeout_ms),
+                max_bytes: ServeArgs::default().body_limit,
+                user_agent: ClientOptions::user_agent_for(None),
+            }),
+        })
+    }
+
+    /// Fetches `url` (the same client as a followed source: timeout, size
+    /// limit, redirects never from https to http) into a file of its own.
+    fn fetch(&self, index: usize, url: &str) -> Result<std::path::PathBuf, String> {
+        let shown = confcal::follow::fetch::redact_url(url);
+        let bytes = match self.client.fetch(url, None, None) {
+            Ok(confcal::follow::Fetched::Body { bytes, .. }) => bytes,
+            Ok(confcal::follow::Fetched::NotModified { .. }) => {
+                return Err(format!(
+                    "{shown}: the server answered 304 to an unconditional GET"
+                ))
+            }
+            Err(e) => return Err(format!("{shown}: {e}")),
+        };
+        let name = url::Url::parse(url)
+            .ok()
+            .and_then(|u| {
+                u.path_segments()
+                    .and_then(|mut s| s.next_back().map(str::to_owned))
+            })
+            .filter(|n| !n.is_empty() && !n.starts_with('.'))
+            .unwrap_or_else(|| "schedule".to_owned());
+        let folder = self.dir.join(index.to_string());
+        std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let path = folder.join(name);
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+}
+
+impl Drop for Downloads {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

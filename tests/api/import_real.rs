@@ -156,9 +156,20 @@ fn cli_errors_for_unknown_formats_garbage_urls_and_several_files_with_one_slug()
     let (ok, _, err) = confcal(&db, &["import", broken.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("not well-formed XML"), "{err}");
-    let (ok, _, err) = confcal(&db, &["import", "https://example.org/schedule.xml"]);
+    // A URL whose server is not there fails naming the URL (and no
+    // password in it), and changes nothing.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone_url = format!(
+        "http://user:secret@{}/schedule.xml",
+        gone.local_addr().unwrap()
+    );
+    drop(gone);
+    let (ok, _, err) = confcal(&db, &["import", &gone_url]);
     assert!(!ok);
-    assert!(err.contains("reads files"), "{err}");
+    assert!(
+        err.contains("schedule.xml") && !err.contains("secret"),
+        "{err}"
+    );
     let a = real("fosdem-2023.schedule.xml");
     let b = real("fosdem-2007.schedule.xml");
     let (ok, _, err) = confcal(
@@ -403,4 +414,62 @@ fn a_zero_length_event_stays_zero_length_and_its_feed_has_no_dtend() {
         &body,
     );
     assert_eq!(r.json()["unchanged"], 1351, "{}", r.text());
+}
+
+/// Serves `body` to every GET on a loopback port until the test ends, and
+/// counts the requests.
+fn serve_file(body: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    (format!("http://{addr}"), hits)
+}
+
+#[test]
+fn cli_imports_from_a_url_like_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_url = dir.path().join("url.db");
+    let from_file = dir.path().join("file.db");
+    let file = real("ccc-39c3-hub.schedule.xml");
+    let (base, hits) = serve_file(std::fs::read(&file).unwrap());
+    let url = format!("{base}/39c3/schedule.xml");
+    let (ok, out, err) = confcal(&from_url, &["import", &url]);
+    assert!(ok, "{err}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(out.starts_with(&format!("{url}: 215 created")), "{out}");
+    let (ok, _, err) = confcal(&from_file, &["import", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    // The same sessions either way: the exports of the two databases agree.
+    let export = |db: &std::path::Path| {
+        let (ok, listing, err) = confcal(db, &["export", "39c3"]);
+        assert!(ok, "{err}");
+        listing
+    };
+    assert_eq!(export(&from_url), export(&from_file));
+    // Imported again from the URL: nothing changes.
+    let (ok, out, err) = confcal(&from_url, &["import", &url]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("0 created, 0 updated, 0 cancelled, 215 unchanged"),
+        "{out}"
+    );
 }

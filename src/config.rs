@@ -136,6 +136,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_BODY_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub body_timeout_ms: u64,
+
+    /// Longest a response may wait for a client that has stopped reading
+    /// it, in milliseconds: once the client has taken nothing for this
+    /// long, the connection is closed and what it held is freed. (Linux:
+    /// the kernel's TCP_USER_TIMEOUT; elsewhere no limit.)
+    #[arg(long, env = "CONFCAL_SEND_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub send_timeout_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -249,6 +257,8 @@ pub struct Settings {
     pub write_timeout_ms: u64,
     /// See [`ServeArgs::body_timeout_ms`].
     pub body_timeout_ms: u64,
+    /// See [`ServeArgs::send_timeout_ms`].
+    pub send_timeout_ms: u64,
 }
 
 impl Settings {
@@ -266,6 +276,7 @@ impl Settings {
             workers: a.workers,
             write_timeout_ms: a.write_timeout_ms,
             body_timeout_ms: a.body_timeout_ms,
+            send_timeout_ms: a.send_timeout_ms,
         }
     }
 
@@ -276,7 +287,7 @@ impl Settings {
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
              feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
-             write_timeout_ms={} body_timeout_ms={}",
+             write_timeout_ms={} body_timeout_ms={} send_timeout_ms={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -294,6 +305,7 @@ impl Settings {
             or_default(self.workers.map(|w| w.to_string()), "<CPUs>"),
             self.write_timeout_ms,
             self.body_timeout_ms,
+            self.send_timeout_ms,
         )
     }
 }

@@ -160,6 +160,7 @@ impl Application {
                 .wrap(from_fn(protocol::head_as_get))
                 .wrap(from_fn(protocol::mark_final))
                 .wrap(Compress::default())
+                .wrap(from_fn(http::stream::slice_large))
                 .wrap(http::error::framework_errors())
                 .wrap(from_fn(protocol::finish))
                 .wrap(from_fn(http::logging::log_request))
@@ -167,6 +168,9 @@ impl Application {
                 .configure(http::routes)
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .on_connect(http::stream::on_connect(Duration::from_millis(
+            settings.send_timeout_ms.max(1),
+        )))
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),

@@ -11,6 +11,8 @@
 //! - [`protocol`], [`body`], [`ratelimit`], [`logging`]: middleware (HEAD,
 //!   HTTP/1.0 framing, representations kept whole; the request body's
 //!   deadline; rate limits; the request log)
+//! - [`stream`]: large bodies in slices of one copy, and the send timeout
+//!   that frees a connection whose client stopped reading
 //! - [`error`]: [`ApiError`], the one error type, and its JSON body
 
 pub mod admin;
@@ -25,6 +27,7 @@ pub mod ops;
 pub mod pages;
 pub mod protocol;
 pub mod ratelimit;
+pub mod stream;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;

@@ -37,6 +37,8 @@ pub struct Options {
     pub write_timeout_ms: u64,
     /// `--body-timeout-ms`.
     pub body_timeout_ms: u64,
+    /// `--send-timeout-ms`.
+    pub send_timeout_ms: u64,
 }
 
 impl Default for Options {
@@ -48,6 +50,7 @@ impl Default for Options {
             rate_limits: (0, 0),
             write_timeout_ms: 5_000,
             body_timeout_ms: 10_000,
+            send_timeout_ms: 30_000,
         }
     }
 }
@@ -82,6 +85,7 @@ pub fn spawn_on(dir: tempfile::TempDir, db: PathBuf, opts: Options) -> TestApp {
         workers: Some(2),
         write_timeout_ms: opts.write_timeout_ms,
         body_timeout_ms: opts.body_timeout_ms,
+        send_timeout_ms: opts.send_timeout_ms,
     };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

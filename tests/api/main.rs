@@ -20,6 +20,7 @@ mod ops;
 mod pages;
 mod secrets;
 mod sessions;
+mod stalled;
 mod subscribe;
 #[path = "../support/vtimezone_reader.rs"]
 #[allow(dead_code)]

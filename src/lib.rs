@@ -6,8 +6,9 @@
 //! - [`startup`]: builds the [`startup::Application`] from [`config::Settings`]:
 //!   opens the store, seeds it from `data/`, binds, serves.
 //! - [`http`]: routes and handlers (JSON API, admin, feeds and their cache,
-//!   agendas, HTML pages, health and metrics); [`http::ApiError`] is the one
-//!   error type and decides every status code.
+//!   agendas, HTML pages, health and metrics; large bodies and the send
+//!   timeout in [`http::stream`]); [`http::ApiError`] is the one error type
+//!   and decides every status code.
 //! - [`ical`]: where feeds are rendered: the content-line writer, VTIMEZONE
 //!   generation from the tz database, and calendars of sessions.
 //! - [`domain`]: conferences, sessions, ids, filters, and the local-time rules

@@ -229,7 +229,7 @@ mod trim {
                         // SAFETY: no arguments but a size; glibc locks
                         // each arena while it trims it.
                         unsafe { libc::malloc_trim(0) };
-                        tracing::info!(
+                        tracing::debug!(
                             ms = began.elapsed().as_secs_f64() * 1e3,
                             "gave freed memory back to the system"
                         );

@@ -23,9 +23,6 @@ use crate::store::{is_feed_code, ConferenceRecord, Store, StoreError};
 /// Shared caches may keep a public feed for five minutes, then must
 /// revalidate (cheap: a 304 when nothing changed).
 pub const PUBLIC_CACHE: &str = "public, max-age=300, must-revalidate";
-/// Bodies larger than this are sent in [`SLICE`]-sized pieces.
-const LARGE_BODY: usize = 4 << 20;
-const SLICE: usize = 256 << 10;
 
 /// Agenda feeds are one person's: no shared cache may keep them.
 pub const PRIVATE_CACHE: &str = "private, max-age=300, must-revalidate";
@@ -437,20 +434,9 @@ pub async fn respond(
         web::block(move || r2.variant(variant)).await?;
     }
     if r.has(variant) {
-        let body = r.variant(variant);
-        if body.len() <= LARGE_BODY {
-            Ok(res.body(body))
-        } else {
-            // actix copies a body into its write buffer before sending it:
-            // in slices, a 150 MB feed never needs a second 150 MB.
-            let len = body.len() as u64;
-            let slices = (0..body.len()).step_by(SLICE).map(move |at| {
-                Ok::<_, std::io::Error>(body.slice(at..(at + SLICE).min(body.len())))
-            });
-            Ok(res
-                .no_chunking(len)
-                .streaming(futures_util::stream::iter(slices)))
-        }
+        // The cached body itself: it goes out in slices of it, however
+        // large (see `super::stream`), never as a copy per client.
+        Ok(res.body(r.variant(variant)))
     } else if head {
         // The GET would stream (no length known yet); so does HEAD, without
         // compressing anything.

@@ -80,9 +80,7 @@ impl Sliced {
             rest: body,
         }
     }
-}
 
-impl Sliced {
     /// Counts the body as freed if no one else holds it (a cached feed's
     /// is held by the cache): it dies with its last piece, or with this.
     /// Once only.

@@ -220,6 +220,13 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_SOURCE_MIN_EVERY", default_value_t = crate::follow::DEFAULT_MIN_EVERY,
           value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub source_min_every: u32,
+    /// Longest a response may wait for a client that has stopped reading
+    /// it, in milliseconds: once the client has taken nothing for this
+    /// long, the connection is closed and what it held is freed. (Linux:
+    /// the kernel's TCP_USER_TIMEOUT; elsewhere no limit.)
+    #[arg(long, env = "CONFCAL_SEND_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub send_timeout_ms: u64,
 }
 
 impl Default for ServeArgs {
@@ -360,6 +367,8 @@ pub struct Settings {
     pub source_timeout_ms: u64,
     /// See [`ServeArgs::source_min_every`].
     pub source_min_every: u32,
+    /// See [`ServeArgs::send_timeout_ms`].
+    pub send_timeout_ms: u64,
 }
 
 impl Settings {
@@ -379,6 +388,7 @@ impl Settings {
             body_timeout_ms: a.body_timeout_ms,
             source_timeout_ms: a.source_timeout_ms,
             source_min_every: a.source_min_every,
+            send_timeout_ms: a.send_timeout_ms,
         }
     }
 
@@ -389,7 +399,7 @@ impl Settings {
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
              feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
-             write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={}",
+             write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={} send_timeout_ms={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -409,6 +419,7 @@ impl Settings {
             self.body_timeout_ms,
             self.source_timeout_ms,
             self.source_min_every,
+            self.send_timeout_ms,
         )
     }
 }

@@ -14,7 +14,8 @@
 //!   same cache. The JSON API (`api`, `agendas`, `admin` and its token
 //!   check `auth`, followed `sources`), the extractors that check what a
 //!   URL or form names (`extract`, `pages/forms`), health and metrics
-//!   (`ops`), the HTTP/1 server (`server`), middleware;
+//!   (`ops`), the HTTP/1 server (`server`), large bodies in slices and the
+//!   send timeout (`stream`), middleware;
 //!   [`http::HttpError`] is the one error type, and its module says the
 //!   error policy.
 //! - [`ical`]: where calendars are built: which calendars there are and

@@ -182,6 +182,7 @@ impl Application {
             workers: settings.workers.map(|n| n.max(1)),
             shutdown_timeout_secs: SHUTDOWN_GRACE_SECS,
             shutdown,
+            send_timeout: Duration::from_millis(settings.send_timeout_ms.max(1)),
         };
         let server = http::server::serve(listener, options, move || {
             // Middleware, innermost first: the request meets them from the
@@ -195,6 +196,7 @@ impl Application {
                 .wrap(from_fn(protocol::head_as_get))
                 .wrap(from_fn(protocol::mark_final))
                 .wrap(Compress::default())
+                .wrap(from_fn(http::stream::slice_large))
                 .wrap(http::error::framework_errors())
                 .wrap(from_fn(protocol::finish))
                 .wrap(from_fn(http::logging::log_request))

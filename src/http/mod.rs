@@ -22,6 +22,8 @@
 //! - [`error`]: [`HttpError`], the one error type, and its JSON body
 //! - [`server`]: the HTTP/1 server, which answers `Expect: 100-continue`
 //!   only once the app has looked at the request head
+//! - [`stream`]: large bodies in slices of one copy, and the send timeout
+//!   that frees a connection whose client stopped reading
 
 pub mod admin;
 pub mod agendas;
@@ -39,6 +41,7 @@ pub mod protocol;
 pub mod ratelimit;
 pub mod server;
 pub mod sources;
+pub mod stream;
 
 use actix_web::web::{self, Bytes};
 use actix_web::HttpResponse;

@@ -55,6 +55,9 @@ pub struct ServerOptions {
     pub shutdown_timeout_secs: u64,
     /// Stop gracefully when this completes (instead of on the OS signals).
     pub shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// How long a response waits for a client that stopped reading (see
+    /// [`super::stream::on_connect`]).
+    pub send_timeout: Duration,
 }
 
 /// Serves the app that `factory` makes (one per worker, as with
@@ -95,11 +98,16 @@ where
     // holding the stop until its keep-alive runs out. `HttpServer` passes
     // it the same way; actix-http hides the builder method from its docs.
     let stopping = builder.graceful_shutdown_signal();
+    let send_timeout = options.send_timeout;
     builder
         .listen(format!("confcal-{addr}"), listener, move || {
             let stopping = stopping.clone();
             let app = || map_config(factory().into_factory(), move |()| app_config(addr));
+            let on_connect = super::stream::on_connect(send_timeout);
             HttpService::build()
+                .on_connect_ext(move |io: &actix_web::rt::net::TcpStream, ext| {
+                    on_connect(io as &dyn std::any::Any, ext)
+                })
                 .graceful_shutdown_signal(move || {
                     let stopping = stopping.clone();
                     async move { stopping.notified().await }

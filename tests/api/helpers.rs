@@ -60,6 +60,7 @@ pub fn test_settings(db: PathBuf) -> Settings {
         body_timeout_ms: 10_000,
         source_timeout_ms: 30_000,
         source_min_every: 60,
+        send_timeout_ms: 30_000,
     }
 }
 

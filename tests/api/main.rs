@@ -26,6 +26,7 @@ mod search;
 mod secrets;
 mod sessions;
 mod sources;
+mod stalled;
 mod subscribe;
 mod support;
 #[path = "../support/vtimezone_reader.rs"]

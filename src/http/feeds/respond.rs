@@ -15,10 +15,6 @@ use super::representation::{Rendered, Variant};
 use crate::http::protocol::is_head;
 use crate::http::HttpError;
 
-/// Bodies larger than this are sent in [`SLICE`]-sized pieces.
-const LARGE_BODY: usize = 4 << 20;
-const SLICE: usize = 256 << 10;
-
 /// Answers 200 with the rendering (a calendar, or a schedule export) in the
 /// best coding the client takes, or 304 when its copy is current.
 pub async fn respond(
@@ -63,20 +59,9 @@ pub async fn respond(
         web::block(move || r2.variant(variant)).await?;
     }
     if r.has(variant) {
-        let body = r.variant(variant);
-        if body.len() <= LARGE_BODY {
-            Ok(res.body(body))
-        } else {
-            // actix copies a body into its write buffer before sending it:
-            // in slices, a 150 MB feed never needs a second 150 MB.
-            let len = body.len() as u64;
-            let slices = (0..body.len()).step_by(SLICE).map(move |at| {
-                Ok::<_, std::io::Error>(body.slice(at..(at + SLICE).min(body.len())))
-            });
-            Ok(res
-                .no_chunking(len)
-                .streaming(futures_util::stream::iter(slices)))
-        }
+        // The cached body itself: it goes out in slices of it, however
+        // large (see `crate::http::stream`), never as a copy per client.
+        Ok(res.body(r.variant(variant)))
     } else if head {
         // The GET would stream (no length known yet); so does HEAD, without
         // compressing anything.

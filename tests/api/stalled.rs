@@ -1,0 +1,303 @@
+//! Clients that send a request and never read the answer, against the real
+//! binary (its memory read from `/proc/<pid>/status`, its sockets from
+//! `/proc/<pid>/fd`): a large conference's page, JSON listing, feed and
+//! agenda, each several megabytes. Bounded loads on loopback that stop by
+//! themselves; sizes and counts are asserted, never times.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use confcal::domain::{ConferenceSlug, SessionFilter};
+use confcal::generate::{generate, write, GenerateArgs};
+use confcal::store::Store;
+
+use crate::helpers::BinaryServer;
+use crate::memory::proc_status;
+
+const MB: usize = 1024 * 1024;
+/// The send timeout the server runs with: short, so the test is.
+const SEND_TIMEOUT_MS: &str = "1000";
+/// Sessions in the conference: its page is about 10 MB, its JSON listing
+/// and its feed over 5 MB, each more than the kernel's largest send buffer
+/// (4 MB) can take off the server's hands; the agenda (half of them) has a
+/// feed of about 3 MB, which the cache hands out whole.
+const SESSIONS: usize = 4_000;
+
+/// A database with one large conference and an agenda that stars 2,000 of
+/// its sessions (the most an agenda holds); returns the agenda's token.
+fn large_conference(db: &Path) -> String {
+    let doc = generate(&GenerateArgs {
+        sessions: SESSIONS,
+        days: None,
+        rooms: 12,
+        seed: 7,
+    });
+    let file = db.with_extension("json");
+    write(&doc, std::fs::File::create(&file).unwrap()).unwrap();
+    let store = Store::open(db).unwrap();
+    confcal::import::import_sources(&store, &[file], &confcal::import::Options::default()).unwrap();
+    let slug = ConferenceSlug::parse("bench-conf").unwrap();
+    let (_, sessions) = store.sessions(&slug, &SessionFilter::default()).unwrap();
+    let token = confcal::domain::agenda::AgendaToken::generate().unwrap();
+    let hash = token.hash();
+    store
+        .create_agenda(&hash, None, chrono::Utc::now())
+        .unwrap();
+    for s in sessions.iter().take(confcal::store::MAX_STARS as usize) {
+        store
+            .set_star(&hash, &slug, &s.data.id, true, chrono::Utc::now())
+            .unwrap();
+    }
+    token.expose().to_owned()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(120))
+        .build()
+}
+
+/// A whole body read by an ordinary client.
+fn fetch(base: &str, path: &str) -> Vec<u8> {
+    let r = agent().get(&format!("{base}{path}")).call().unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    let mut body = Vec::new();
+    r.into_reader().read_to_end(&mut body).unwrap();
+    body
+}
+
+/// [`fetch`] right after the uncached renderings, which keep the workers
+/// busy for seconds (debug build): actix reads the time from a cache that
+/// a busy worker does not refresh, so a connection it takes just then can
+/// find its five seconds for the request head already spent and get a
+/// 408. That is asked again (for at most a minute); anything else fails.
+fn fetch_after_renders(base: &str, path: &str) -> Vec<u8> {
+    let start = Instant::now();
+    loop {
+        match agent().get(&format!("{base}{path}")).call() {
+            Ok(r) => {
+                assert_eq!(r.status(), 200, "{path}");
+                let mut body = Vec::new();
+                r.into_reader().read_to_end(&mut body).unwrap();
+                return body;
+            }
+            Err(ureq::Error::Status(408, _)) if start.elapsed() < Duration::from_secs(60) => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("{path}: {e}"),
+        }
+    }
+}
+
+/// A client that asks for `path` and reads nothing, with a receive buffer
+/// as small as the system allows, set before it connects (so its very
+/// first window is small, as a client that means to stall would have it).
+fn stalled(addr: &str, path: &str) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let s: TcpStream = socket.into();
+    (&s).write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    s
+}
+
+/// Waits (at most a minute) until the answer has begun to arrive: by then
+/// the server has its body and is writing it.
+fn wait_answer_begun(s: &TcpStream) {
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut b = [0u8; 16];
+    let n = s.peek(&mut b).expect("the answer begins within a minute");
+    assert!(n > 0 && b.starts_with(b"HTTP/1.1 200"), "{:?}", &b[..n]);
+}
+
+/// How many of the connections from `clients` (local ports) to
+/// `server` (port) the server still holds open, by the kernel's table of
+/// IPv4 sockets: the server's end of each is ESTABLISHED until the server
+/// lets it go (the clients close nothing).
+fn still_open(server: u16, clients: &[u16]) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next().unwrap(), 16).unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            f.len() > 3 && port(f[1]) == server && clients.contains(&port(f[2])) && f[3] == "01"
+        })
+        .count()
+}
+
+/// Waits up to `limit` for `ok`, polling; returns whether it came true.
+fn eventually(limit: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ok()
+}
+
+/// What a stalled client finds once it does read: what was in its buffer,
+/// then the end (a reset, or EOF), never a wait for more.
+fn read_to_end_or_reset(mut s: TcpStream) -> usize {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("the server still holds a connection it had cut off ({got} bytes read)")
+            }
+            Err(_) => return got,
+        }
+    }
+}
+
+/// 100 clients stall on a cached (shared) feed, an agenda's, then 15 more
+/// on the conference's feed, page and JSON listing and the agenda's JSON
+/// and page. The server keeps one copy of the shared feed, not one per
+/// client (each used to copy all of it into its connection's write
+/// buffer); it cuts every stalled client
+/// off once the send timeout has passed without the client taking
+/// anything, and gives the memory back (at least half of what the load
+/// took; the peak is read from `VmHWM`); meanwhile `/healthz` answers and
+/// an ordinary client gets every body whole and byte-identical.
+#[test]
+fn clients_that_stop_reading_are_cut_off_and_their_memory_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let token = large_conference(&db);
+    let server = BinaryServer::start(&db, &["--send-timeout-ms", SEND_TIMEOUT_MS]);
+    let (base, pid) = (server.base.clone(), server.pid());
+    let addr = base.trim_start_matches("http://").to_owned();
+
+    let feed = "/conferences/bench-conf/sessions.ics";
+    let page = "/conferences/bench-conf";
+    let listing = "/api/conferences/bench-conf/sessions";
+    let agenda = format!("/api/agendas/{token}");
+    let agenda_page = format!("/agendas/{token}");
+    let agenda_feed = format!("/agendas/{token}.ics");
+    // Ordinary reads first: the bodies to compare with, and every path
+    // warmed (the feed cached, the allocator's arenas in use).
+    let mut want = Vec::new();
+    for path in [agenda_feed.as_str(), feed, listing, agenda.as_str()] {
+        let body = fetch(&base, path);
+        assert_eq!(fetch(&base, path), body, "{path} is the same twice");
+        want.push((path.to_owned(), body));
+    }
+    let page_len = fetch(&base, page).len();
+    assert!(fetch(&base, &agenda_page).len() > MB);
+    let feed_len = want[0].1.len();
+    for (path, body) in &want {
+        eprintln!("{path}: {} KB", body.len() / 1024);
+        assert!(body.len() > 2 * MB, "{path} is large");
+    }
+    eprintln!("{page}: {} KB", page_len / 1024);
+    // The large bodies of the warm-up are freed by now; let the server
+    // give that memory back before it is measured.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let rss_before = proc_status(pid, "VmRSS");
+
+    // A shared (cached) feed: 100 clients that never read.
+    const FEED_CLIENTS: usize = 100;
+    let mut held: Vec<TcpStream> = (0..FEED_CLIENTS)
+        .map(|_| stalled(&addr, &agenda_feed))
+        .collect();
+    for s in &held {
+        wait_answer_begun(s);
+    }
+    let rss_feed = proc_status(pid, "VmRSS");
+    eprintln!(
+        "{FEED_CLIENTS} stalled on the feed: VmRSS {} KB -> {} KB",
+        rss_before / 1024,
+        rss_feed / 1024
+    );
+    assert!(
+        rss_feed.saturating_sub(rss_before) < FEED_CLIENTS * feed_len / 4,
+        "{FEED_CLIENTS} clients stalled on a {} KB feed grew the server by {} KB",
+        feed_len / 1024,
+        rss_feed.saturating_sub(rss_before) / 1024
+    );
+
+    // Uncached bodies, each rendered for its client.
+    for _ in 0..3 {
+        held.push(stalled(&addr, page));
+        held.push(stalled(&addr, feed));
+        held.push(stalled(&addr, listing));
+        held.push(stalled(&addr, &agenda));
+        held.push(stalled(&addr, &agenda_page));
+    }
+    // While they are held: health, and whole bodies for a reading client.
+    for s in &held {
+        wait_answer_begun(s);
+    }
+    fetch_after_renders(&base, "/healthz");
+    for (path, body) in &want {
+        let got = fetch_after_renders(&base, path);
+        assert!(got == *body, "{path} differs under load");
+    }
+    let hwm = proc_status(pid, "VmHWM");
+
+    // Every stalled connection is let go of by the server ...
+    let server_port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let ports: Vec<u16> = held
+        .iter()
+        .map(|s| s.local_addr().unwrap().port())
+        .collect();
+    let all_cut = eventually(Duration::from_secs(90), || {
+        still_open(server_port, &ports) == 0
+    });
+    assert!(
+        all_cut,
+        "the server still holds {} of {} stalled connections",
+        still_open(server_port, &ports),
+        ports.len()
+    );
+    // ... as each client sees when it reads at last.
+    let n = held.len();
+    for s in held {
+        read_to_end_or_reset(s);
+    }
+    // ... and the memory they had it take is given back: at least half of
+    // it (the rest is the allocator's and SQLite's working set for such a
+    // load, and the pool threads it started). Kept by glibc, it was all
+    // of it.
+    let taken = hwm.saturating_sub(rss_before);
+    let limit = rss_before + (taken / 2).max(32 * MB);
+    let returned = eventually(Duration::from_secs(20), || {
+        proc_status(pid, "VmRSS") <= limit
+    });
+    let rss_after = proc_status(pid, "VmRSS");
+    eprintln!(
+        "{n} stalled clients: VmRSS before {} KB, peak {} KB, after {} KB",
+        rss_before / 1024,
+        hwm / 1024,
+        rss_after / 1024
+    );
+    assert!(
+        returned,
+        "VmRSS {} KB after the stalled clients were cut off, {} KB before they came, \
+         {} KB at the peak",
+        rss_after / 1024,
+        rss_before / 1024,
+        hwm / 1024
+    );
+    // The server goes on serving, bodies whole.
+    for (path, body) in &want {
+        assert!(fetch(&base, path) == *body, "{path} differs afterwards");
+    }
+}

@@ -61,6 +61,9 @@ pub async fn create_agenda(
     Ok(t)
 }
 
+/// The largest agenda JSON body (a name, a proposed token).
+const AGENDA_JSON_LIMIT: usize = 4096;
+
 /// `POST /api/agendas` (optional JSON `{"name": "..."}`).
 pub async fn create(
     state: web::Data<AppState>,
@@ -68,7 +71,8 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     state.limits.create_agenda(&req)?;
-    let body = read_body(payload, 4096).await?;
+    super::body::refuse_declared_over(req.headers(), AGENDA_JSON_LIMIT)?;
+    let body = read_body(payload, AGENDA_JSON_LIMIT).await?;
     let req: NewAgenda = if body.iter().all(u8::is_ascii_whitespace) {
         NewAgenda::default()
     } else {
@@ -155,9 +159,11 @@ struct Rotation {
 pub async fn rotate(
     state: web::Data<AppState>,
     AgendaPath(old): AgendaPath,
+    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let body = read_body(payload, 4096).await?;
+    super::body::refuse_declared_over(req.headers(), AGENDA_JSON_LIMIT)?;
+    let body = read_body(payload, AGENDA_JSON_LIMIT).await?;
     let asked: Rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation::default()
     } else {

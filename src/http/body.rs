@@ -45,14 +45,7 @@ pub async fn deadline(
         .app_data::<web::Data<AppState>>()
         .map(|s| (s.body_limit, s.body_timeout));
     if let Some((limit, timeout)) = settings {
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(HttpError::PayloadTooLarge { limit }.into());
-        }
+        refuse_declared_over(req.headers(), limit)?;
         let payload = req.take_payload();
         let timed = Timed {
             inner: payload,
@@ -64,6 +57,23 @@ pub async fn deadline(
         });
     }
     next.call(req).await
+}
+
+/// A `Content-Length` over `limit` is a 413 before any of the body is read,
+/// so that a route with a smaller cap than the server's (agenda JSON,
+/// forms) refuses it before `100 Continue` and before the upload.
+pub fn refuse_declared_over(
+    headers: &actix_web::http::header::HeaderMap,
+    limit: usize,
+) -> Result<(), HttpError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(HttpError::PayloadTooLarge { limit });
+    }
+    Ok(())
 }
 
 struct Timed {

@@ -194,6 +194,19 @@ fn a_request_that_will_fail_gets_its_error_instead_of_100_continue() {
     let a = refused(&app, &no_cookie, 403);
     assert!(a.text().contains("security cookie"), "{}", a.text());
 
+    // A body under the server's limit but over the route's own cap (the
+    // agenda API's JSON, a page's form): its 413 comes first too.
+    let agenda = "POST /api/agendas HTTP/1.1\r\nHost: localhost\r\n\
+                  Content-Type: application/json\r\nContent-Length: 5000\r\n\
+                  Expect: 100-continue\r\n\r\n";
+    assert_eq!(refused(&app, agenda, 413).json()["field"], "body");
+    let form = format!(
+        "POST /agendas/star HTTP/1.1\r\nHost: localhost\r\nCookie: confcal_csrf={CSRF}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000\r\n\
+         Expect: 100-continue\r\n\r\n"
+    );
+    refused(&app, &form, 413);
+
     // Unknown routes need no body either.
     let nowhere = "POST /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\
                    Expect: 100-continue\r\n\r\n";

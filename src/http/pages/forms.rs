@@ -87,6 +87,7 @@ async fn read_checked_form(
         PageError::forbidden(format!("This form cannot be accepted: {m}.")).with_privacy(privacy)
     };
     security::precheck_csrf(req, state).map_err(refused)?;
+    crate::http::body::refuse_declared_over(req.headers(), FORM_LIMIT)?;
     let body = read_body(payload, FORM_LIMIT).await?;
     let mut fields = Fields::new();
     for (k, v) in form_urlencoded::parse(&body) {

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::auth::AdminAuth;
-use super::{conf_slug, read_body, session_id, AppState, HttpError};
+use super::{conf_slug, new_conf_slug, read_body, session_id, AppState, HttpError};
 use crate::domain::schedule::{parse_document, parse_json, parse_value, SessionDoc};
 use crate::domain::ValidationError;
 
@@ -58,12 +58,7 @@ pub async fn put_schedule(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let slug = conf_slug(&path).map_err(|_| {
-        HttpError::bad_request(
-            "conference",
-            format!("{:?} is not a valid conference slug", *path),
-        )
-    })?;
+    let slug = new_conf_slug(&path)?;
     let body = read_body(payload, state.body_limit).await?;
     let doc = parse_document(&body).map_err(HttpError::unreadable)?;
     let schedule = doc.validate().map_err(HttpError::invalid)?;
@@ -95,12 +90,7 @@ pub async fn import_schedule(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     use crate::import::{prepare, BuildError, Format, Options, PrepareError};
-    let slug = conf_slug(&path).map_err(|_| {
-        HttpError::bad_request(
-            "conference",
-            format!("{:?} is not a valid conference slug", *path),
-        )
-    })?;
+    let slug = new_conf_slug(&path)?;
     let mut opts = Options {
         conference: Some(slug.clone()),
         ..Options::default()

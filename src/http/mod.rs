@@ -181,6 +181,17 @@ pub fn conf_slug(s: &str) -> Result<ConferenceSlug, HttpError> {
         .map_err(|_| HttpError::not_found(Missing::Conference, format!("no conference {s:?}")))
 }
 
+/// A conference slug an admin call writes to: one that cannot exist is a
+/// bad request naming `conference` (the call would create it), not a 404.
+pub fn new_conf_slug(s: &str) -> Result<ConferenceSlug, HttpError> {
+    ConferenceSlug::parse(s).map_err(|_| {
+        HttpError::bad_request(
+            "conference",
+            format!("{s:?} is not a valid conference slug"),
+        )
+    })
+}
+
 pub fn session_id(s: &str) -> Result<SessionId, HttpError> {
     SessionId::parse(s)
         .map_err(|_| HttpError::not_found(Missing::Session, format!("no session {s:?}")))

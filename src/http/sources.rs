@@ -13,21 +13,10 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::auth::AdminAuth;
-use super::{read_body, AppState, HttpError, Missing};
+use super::{new_conf_slug as slug, read_body, AppState, HttpError, Missing};
 use crate::domain::ConferenceSlug;
 use crate::follow::{parse_config, state_json, Follower};
 use crate::store::FetchOutcome;
-
-/// A slug from the URL: an admin call to a slug that cannot exist is a
-/// bad request naming it, as for `PUT /api/conferences/{conf}`.
-fn slug(s: &str) -> Result<ConferenceSlug, HttpError> {
-    ConferenceSlug::parse(s).map_err(|_| {
-        HttpError::bad_request(
-            "conference",
-            format!("{s:?} is not a valid conference slug"),
-        )
-    })
-}
 
 fn no_source(slug: &ConferenceSlug) -> HttpError {
     HttpError::not_found(

@@ -122,6 +122,19 @@ fn export(db: &Path, conf: &str) -> Result<(), String> {
 /// import may queue behind a server's long write rather than fail.
 const IMPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The store as `import` and `source` open it: waiting up to
+/// [`IMPORT_WRITE_TIMEOUT`] for a running server's write.
+fn open_for_command(db: &Path) -> Result<Store, String> {
+    Store::open_with(
+        db,
+        StoreOptions {
+            write_timeout: IMPORT_WRITE_TIMEOUT,
+            ..StoreOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
 fn import(db: &std::path::Path, args: ImportArgs) -> Result<(), String> {
     // URLs are fetched first, each into a file named as the URL's last
     // segment (so a source without a name of its own is named after it);
@@ -144,14 +157,7 @@ fn import(db: &std::path::Path, args: ImportArgs) -> Result<(), String> {
             }
         }
     }
-    let store = Store::open_with(
-        db,
-        StoreOptions {
-            write_timeout: IMPORT_WRITE_TIMEOUT,
-            ..StoreOptions::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let store = open_for_command(db)?;
     let opts = Options {
         format: args.format,
         conference: args.conference,
@@ -222,14 +228,7 @@ fn source(db: &Path, cmd: SourceCommand) -> Result<(), String> {
     if !matches!(cmd, SourceCommand::Set { .. }) {
         existing(db)?;
     }
-    let store = Store::open_with(
-        db,
-        StoreOptions {
-            write_timeout: IMPORT_WRITE_TIMEOUT,
-            ..StoreOptions::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let store = open_for_command(db)?;
     match cmd {
         SourceCommand::Set {
             conf,

@@ -103,10 +103,9 @@ where
         .listen(format!("confcal-{addr}"), listener, move || {
             let stopping = stopping.clone();
             let app = || map_config(factory().into_factory(), move |()| app_config(addr));
-            let on_connect = super::stream::on_connect(send_timeout);
             HttpService::build()
-                .on_connect_ext(move |io: &actix_web::rt::net::TcpStream, ext| {
-                    on_connect(io as &dyn std::any::Any, ext)
+                .on_connect_ext(move |io: &actix_web::rt::net::TcpStream, _| {
+                    super::stream::on_connect(io, send_timeout)
                 })
                 .graceful_shutdown_signal(move || {
                     let stopping = stopping.clone();

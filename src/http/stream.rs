@@ -26,13 +26,12 @@
 //! - `trim`: once large bodies have been freed, the memory is given back to
 //!   the system (glibc keeps it otherwise, see [`Sliced`]'s `Drop`).
 
-use std::any::Any;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::body::{BodySize, EitherBody, MessageBody};
-use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::Error;
@@ -125,15 +124,11 @@ impl MessageBody for Sliced {
     }
 }
 
-/// The connection hook that gives every connection the send timeout (see
-/// the module docs), for `HttpServer::on_connect`.
-pub fn on_connect(timeout: Duration) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync + 'static {
-    move |conn, _| {
-        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-            if let Err(e) = set_send_timeout(tcp, timeout) {
-                warn_once(&e);
-            }
-        }
+/// Gives a new connection the send timeout (see the module docs); a
+/// system that refuses it is warned about once, and the connection served.
+pub fn on_connect(tcp: &actix_web::rt::net::TcpStream, timeout: Duration) {
+    if let Err(e) = set_send_timeout(tcp, timeout) {
+        warn_once(&e);
     }
 }
 

@@ -138,12 +138,7 @@ fn read_event(
     ev.subtitle = string(e, "subtitle");
     ev.room = string(e, "room").or_else(|| Some(room.to_owned()));
     ev.tracks = string(e, "track").into_iter().collect();
-    ev.kind = string(e, "type");
-    ev.language = string(e, "language");
-    ev.slug = string(e, "slug");
-    ev.abstract_ = string(e, "abstract").unwrap_or_default();
-    ev.notes = string(e, "description");
-    ev.url = string(e, "url");
+    texts(&mut ev, e);
     ev.speakers = e
         .get("persons")
         .and_then(Value::as_array)
@@ -221,12 +216,7 @@ fn read_flat(conf: &Value, events: &[Value], source: &mut Source) -> Result<(), 
             Some(t) => as_string(t).into_iter().collect(),
             None => Vec::new(),
         };
-        ev.kind = string(e, "type");
-        ev.language = string(e, "language");
-        ev.slug = string(e, "slug");
-        ev.abstract_ = string(e, "abstract").unwrap_or_default();
-        ev.notes = string(e, "description");
-        ev.url = string(e, "url");
+        texts(&mut ev, e);
         // Everyone on stage; a CONTRIBUTOR helped make it but does not
         // present it.
         ev.speakers = e
@@ -285,6 +275,17 @@ fn links(e: &Value) -> Vec<(String, String)> {
 
 /// A field as text: a string, or a number written out; `null`, empty
 /// and anything else are `None`.
+/// The fields both JSON forms (schedule.json's events and schedule2's)
+/// write under the same names.
+fn texts(ev: &mut Event, e: &Value) {
+    ev.kind = string(e, "type");
+    ev.language = string(e, "language");
+    ev.slug = string(e, "slug");
+    ev.abstract_ = string(e, "abstract").unwrap_or_default();
+    ev.notes = string(e, "description");
+    ev.url = string(e, "url");
+}
+
 pub fn string(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(as_string)
 }

@@ -366,7 +366,8 @@ impl From<PathError> for HttpError {
 ///
 /// (Errors actix-http writes before any application code sees the
 /// request, a request line it cannot parse (400), a head too large (431)
-/// or too slow (408), have no hook in actix-http and stay empty.)
+/// or too slow (408), have no hook in actix-http: the connection's writes
+/// are watched for them instead, see [`super::head_errors`].)
 pub fn framework_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(as_json)
 }

@@ -21,7 +21,8 @@
 //! - [`extract`]: the conference and session a URL names, as extractors
 //! - [`error`]: [`HttpError`], the one error type, and its JSON body
 //! - [`server`]: the HTTP/1 server, which answers `Expect: 100-continue`
-//!   only once the app has looked at the request head
+//!   only once the app has looked at the request head, and
+//!   [`head_errors`]: JSON bodies for the errors actix-http writes itself
 //! - [`stream`]: large bodies in slices of one copy, and the send timeout
 //!   that frees a connection whose client stopped reading
 
@@ -34,6 +35,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod feeds;
+pub mod head_errors;
 pub mod logging;
 pub mod ops;
 pub mod pages;

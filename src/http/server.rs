@@ -33,18 +33,23 @@ use std::time::Duration;
 
 use actix_http::body::{BoxBody, MessageBody};
 use actix_http::error::PayloadError;
-use actix_http::{HttpMessage, HttpService, KeepAlive, Payload, Request, Response};
+use actix_http::{HttpMessage, HttpService, KeepAlive, Payload, Protocol, Request, Response};
 use actix_server::Server;
-use actix_service::{map_config, IntoServiceFactory, Service, ServiceFactory};
+use actix_service::{
+    fn_service, map_config, IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt,
+};
 use actix_web::dev::{AppConfig, ServiceResponse};
+use actix_web::rt::net::TcpStream;
 use actix_web::web::Bytes;
 use futures_util::future::Either;
 use futures_util::Stream;
 
+use super::head_errors::ErrorBodies;
+
 /// `HttpServer`'s defaults, which the server had before it was built by
 /// hand: how long a client has to send a request head, and to close its
 /// side once the answer is sent (actix-http's own default is no wait).
-const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What `confcal serve` sets on the server beyond the app.
@@ -103,9 +108,9 @@ where
         .listen(format!("confcal-{addr}"), listener, move || {
             let stopping = stopping.clone();
             let app = || map_config(factory().into_factory(), move |()| app_config(addr));
-            HttpService::build()
-                .on_connect_ext(move |io: &actix_web::rt::net::TcpStream, _| {
-                    super::stream::on_connect(io, send_timeout)
+            let http = HttpService::build()
+                .on_connect_ext(move |io: &ErrorBodies, _| {
+                    super::stream::on_connect(io.get_ref(), send_timeout)
                 })
                 .graceful_shutdown_signal(move || {
                     let stopping = stopping.clone();
@@ -116,8 +121,14 @@ where
                 .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
                 .local_addr(addr)
                 .expect(WaitForBody(app()))
-                .finish(Resume(app()))
-                .tcp()
+                .finish(Resume(app()));
+            // What `HttpService::tcp` does, with the connection wrapped so
+            // that actix-http's own error heads get JSON bodies.
+            fn_service(|io: TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok((ErrorBodies::new(io), Protocol::Http1, peer))
+            })
+            .and_then(http)
         })
         .map(|b| b.run())
 }

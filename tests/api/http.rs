@@ -548,3 +548,95 @@ fn framework_errors_are_json() {
         }
     }
 }
+
+/// Sends `bytes` and reads until the server closes (or resets, after
+/// answering a head it did not read to the end).
+fn send_until_closed(app: &TestApp, bytes: &[u8]) -> Vec<u8> {
+    let addr = app.base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    // A head the server stops reading may be refused part way.
+    let _ = s.write_all(bytes);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("no complete answer ({e}): {out:?}"),
+        }
+    }
+    out
+}
+
+/// The last response on the wire, checked to be one of our JSON errors
+/// with `status` and `field`, framed by its `Content-Length`.
+fn assert_json_error(wire: &[u8], status: u16, field: &str, what: &str) {
+    let text = String::from_utf8_lossy(wire);
+    let at = text
+        .rfind("HTTP/1.1 ")
+        .unwrap_or_else(|| panic!("{what}: {text:?}"));
+    let r = parse(&wire[at..], what);
+    assert_eq!(r.status, status, "{what}: {text:?}");
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json")),
+        "{what}: {:?}",
+        r.headers
+    );
+    let len: usize = r.header("content-length").unwrap().parse().unwrap();
+    assert_eq!(len, r.wire_body.len(), "{what}: framed by its length");
+    let j: Value = serde_json::from_slice(&r.wire_body).unwrap();
+    assert_eq!(j["field"], field, "{what}: {j}");
+    assert!(!j["error"].as_str().unwrap().is_empty(), "{what}: {j}");
+}
+
+/// What actix-http answers before any code of ours sees the request (a
+/// request it cannot parse, a head too large, a head too slow) has our
+/// JSON body too, also after a pipelined response that went before it.
+#[test]
+fn errors_actix_http_writes_itself_are_json() {
+    let app = spawn_app();
+    for (what, request) in [
+        ("garbage request line", b"GARBAGE\r\n\r\n".to_vec()),
+        (
+            "header line without a colon",
+            b"GET / HTTP/1.0\r\nHost: x\r\nBad Header\r\n\r\n".to_vec(),
+        ),
+    ] {
+        assert_json_error(&send_until_closed(&app, &request), 400, "request", what);
+    }
+    let many: String = (0..100).map(|i| format!("X-{i}: a\r\n")).collect();
+    let many = format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    assert_json_error(
+        &send_until_closed(&app, many.as_bytes()),
+        431,
+        "headers",
+        "100 fields",
+    );
+    let long = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+        "a".repeat(140_000)
+    );
+    assert_json_error(
+        &send_until_closed(&app, long.as_bytes()),
+        431,
+        "headers",
+        "140 KB head",
+    );
+
+    // Pipelined: our answer to the first request, then actix-http's to the
+    // garbage after it.
+    let wire = send_until_closed(&app, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nBAD\r\n\r\n");
+    let text = String::from_utf8_lossy(&wire);
+    assert!(
+        text.starts_with("HTTP/1.1 200 ") && text.contains("{\"status\":\"ok\"}"),
+        "{text:?}"
+    );
+    assert_json_error(&wire, 400, "request", "garbage after a good request");
+
+    // A head that never completes: the client request timeout (5 s).
+    let wire = send_until_closed(&app, b"GET / HTTP/1.1\r\n");
+    assert_json_error(&wire, 408, "request", "unfinished head");
+}

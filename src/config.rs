@@ -227,6 +227,14 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFCAL_SEND_TIMEOUT_MS", default_value_t = 30_000,
           value_parser = clap::value_parser!(u64).range(1..=600_000))]
     pub send_timeout_ms: u64,
+    /// Memory for response bodies made for one client and not yet sent
+    /// (a page, a JSON listing, an agenda: not the cached feeds, which
+    /// every client shares), in MiB. Past it, such a response is answered
+    /// 503 with `Retry-After` instead, until slow or stalled clients have
+    /// taken theirs or been cut off by the send timeout.
+    #[arg(long, env = "CONFCAL_UNSENT_MB", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    pub unsent_mb: u64,
 }
 
 impl Default for ServeArgs {
@@ -369,6 +377,8 @@ pub struct Settings {
     pub source_min_every: u32,
     /// See [`ServeArgs::send_timeout_ms`].
     pub send_timeout_ms: u64,
+    /// See [`ServeArgs::unsent_mb`].
+    pub unsent_mb: u64,
 }
 
 impl Settings {
@@ -389,6 +399,7 @@ impl Settings {
             source_timeout_ms: a.source_timeout_ms,
             source_min_every: a.source_min_every,
             send_timeout_ms: a.send_timeout_ms,
+            unsent_mb: a.unsent_mb,
         }
     }
 
@@ -399,7 +410,8 @@ impl Settings {
         format!(
             "addr={} db={} public_url={} data_dir={} admin_token={} body_limit={} \
              feed_cache_mb={} agenda_create_per_minute={} unknown_token_per_minute={} workers={} \
-             write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={} send_timeout_ms={}",
+             write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={} send_timeout_ms={} \
+             unsent_mb={}",
             self.addr,
             self.db.display(),
             or_default(self.base_url.clone(), "<from addr>"),
@@ -420,6 +432,7 @@ impl Settings {
             self.source_timeout_ms,
             self.source_min_every,
             self.send_timeout_ms,
+            self.unsent_mb,
         )
     }
 }

@@ -168,6 +168,14 @@ impl Application {
                 agenda_create: RateLimiter::new(settings.agenda_create_per_minute),
                 unknown_token: RateLimiter::new(settings.unknown_token_per_minute),
             },
+            send_budget: http::stream::SendBudget::new(
+                usize::try_from(settings.unsent_mb.saturating_mul(1024 * 1024))
+                    .unwrap_or(usize::MAX),
+                // Two per worker: one rendering, one loading its rows.
+                2 * settings
+                    .workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            ),
         });
         let body_limit = settings.body_limit;
         let stop_began = Arc::new(OnceLock::new());

@@ -116,6 +116,7 @@ mod tests {
                 agenda_create: None,
                 unknown_token: None,
             },
+            send_budget: crate::http::stream::SendBudget::new(1 << 20, 1),
         });
         let mut req = TestRequest::put().app_data(state);
         if let Some(a) = auth {

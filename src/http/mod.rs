@@ -67,6 +67,9 @@ pub struct AppState {
     /// Rendered feeds by data version.
     pub feeds: feeds::FeedCache,
     pub limits: ratelimit::Limits,
+    /// Bytes of bodies made for one client and not yet sent (see
+    /// [`stream::SendBudget`]).
+    pub send_budget: std::sync::Arc<stream::SendBudget>,
 }
 
 impl AppState {

@@ -85,6 +85,26 @@ pub async fn metrics(
         "Feeds in the rendered-feed cache.",
         state.feeds.len(),
     );
+    let budget = &state.send_budget;
+    gauge(
+        &mut body,
+        "confcal_unsent_bytes",
+        "Bytes of response bodies made for one client and not yet sent.",
+        budget.held(),
+    );
+    gauge(
+        &mut body,
+        "confcal_unsent_limit_bytes",
+        "The limit of those bytes (--unsent-mb).",
+        budget.limit(),
+    );
+    header(
+        &mut body,
+        "confcal_unsent_refused_total",
+        "counter",
+        "Responses answered 503 because unsent bodies held the whole limit.",
+    );
+    let _ = writeln!(body, "confcal_unsent_refused_total {}", budget.refused());
     if let Some(f) = follower {
         f.metrics(&mut body).await;
     }

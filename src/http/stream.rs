@@ -23,26 +23,167 @@
 //!   not end the connection; the kernel's timer covers the whole response
 //!   (head, body, the last bytes in the write buffer) with one system call
 //!   per connection and no task.
+//! - [`SendBudget`] (`--unsent-mb`): the send timeout frees a stalled
+//!   connection's body only once it passes, and until then every client may
+//!   hold a body made for it alone (every page differs, by its CSRF token):
+//!   300 stalled clients on a 5 MB page held 1.7 GB. The bytes of such
+//!   bodies still unsent are counted, and a large one that would take the
+//!   count past the budget is dropped and answered 503 with `Retry-After`
+//!   instead. Bodies the feed cache shares are not counted (the cache's own
+//!   limit counts them once), nor small ones (a 503 would save nothing).
 //! - `trim`: once large bodies have been freed, the memory is given back to
 //!   the system (glibc keeps it otherwise, see [`Sliced`]'s `Drop`).
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use actix_web::body::{BodySize, EitherBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::web::Bytes;
-use actix_web::Error;
+use actix_web::web::{self, Bytes};
+use actix_web::{Error, ResponseError};
+
+use super::{AppState, HttpError};
 
 /// Pieces a large body is sent in, and the size from which a body is
 /// sliced: a stalled connection holds at most the write buffer (32 KiB)
 /// plus one piece, whatever the body's size.
 pub const SLICE: usize = 64 * 1024;
 
+/// What a client refused for the budget is told to wait: about the time a
+/// slow client needs to take a large body, well under the send timeout.
+const RETRY_AFTER_SECS: u64 = 2;
+
+/// Bytes of bodies made for one client and not yet sent, against a limit
+/// (see the module docs). One per server, shared by its workers.
+#[derive(Debug)]
+pub struct SendBudget {
+    limit: usize,
+    held: AtomicUsize,
+    refused: AtomicU64,
+    /// Requests being answered that may make a large body: a page or a JSON
+    /// listing holds its rows and its rendering until it is made, before
+    /// the budget can count it. A flood of 80 page requests once held 600
+    /// MB of rows loaded at once, waiting for a worker to render them.
+    making: Arc<tokio::sync::Semaphore>,
+    /// The size of the last body refused, and when: while another such
+    /// body would not fit either, requests that make bodies are refused
+    /// before they are made (see [`SendBudget::refuse_early`]).
+    last_refused: std::sync::Mutex<Option<(std::time::Instant, usize)>>,
+}
+
+impl SendBudget {
+    /// `limit` bytes held; `makers` requests making their bodies at once.
+    pub fn new(limit: usize, makers: usize) -> Arc<SendBudget> {
+        Arc::new(SendBudget {
+            limit,
+            making: Arc::new(tokio::sync::Semaphore::new(makers.max(1))),
+            held: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+            last_refused: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Bytes held now.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Responses refused for the budget since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` bytes as held if that stays within the limit (checked and
+    /// taken at once, so concurrent workers cannot both pass on the same
+    /// room).
+    fn try_take(&self, n: usize) -> bool {
+        let taken = self
+            .held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held.saturating_add(n) <= self.limit).then_some(held + n)
+            })
+            .is_ok();
+        if !taken {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            *self.last_refused.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((std::time::Instant::now(), n));
+        }
+        taken
+    }
+
+    /// Whether a request should be refused before its body is made: the
+    /// bodies held leave no room for one as large as the last refused
+    /// within [`RETRY_AFTER_SECS`]. Making a 10 MB page only to drop it
+    /// would spend a worker's time for nothing, for every client of a
+    /// flood.
+    fn refuse_early(&self) -> bool {
+        let held = self.held();
+        if held == 0 {
+            return false;
+        }
+        let last = *self.last_refused.lock().unwrap_or_else(|e| e.into_inner());
+        let refuse = last.is_some_and(|(at, size)| {
+            at.elapsed() < Duration::from_secs(RETRY_AFTER_SECS) && held + size > self.limit
+        });
+        if refuse {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        refuse
+    }
+
+    /// Counts `n` bytes as held whatever the limit: a piece of a body
+    /// already on its way (see [`Resliced`]).
+    fn take(&self, n: usize) {
+        self.held.fetch_add(n, Ordering::AcqRel);
+    }
+
+    fn give_back(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Whether the bodies held have used the budget up: a response whose
+    /// size is not known before it is sent (a compressed one) is refused
+    /// then.
+    fn spent(&self) -> bool {
+        if self.held() >= self.limit {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+}
+
+/// Bytes of a body counted in a [`SendBudget`], given back once.
+struct Charge {
+    budget: Arc<SendBudget>,
+    bytes: usize,
+}
+
+impl Charge {
+    fn release(&mut self) {
+        self.budget.give_back(std::mem::take(&mut self.bytes));
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// Middleware, just outside Compress: a response body that is one `Bytes`
-/// of more than [`SLICE`] bytes is sent as [`Sliced`] pieces of it.
+/// of more than [`SLICE`] bytes is sent as [`Sliced`] pieces of it, and a
+/// streamed one (compressed) in pieces of at most [`SLICE`]
+/// ([`Resliced`]); bodies made for this client alone are counted in the
+/// [`SendBudget`], and refused past it (see the module docs).
 ///
 /// Outside Compress, because only there is it known whether the body goes
 /// out as it is: Compress hands a body it will not encode through whole
@@ -52,15 +193,78 @@ pub const SLICE: usize = 64 * 1024;
 pub async fn slice_large(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    // Health and metrics stay answered whatever the clients hold: they
+    // are small, and an operator needs them most then.
+    let ops = matches!(req.path(), "/healthz" | "/metrics");
+    let budget = req
+        .app_data::<web::Data<AppState>>()
+        .filter(|_| !ops)
+        .map(|state| state.send_budget.clone());
+    let Some(budget) = budget else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    // Feeds, exports and assets are served from caches whose bodies are
+    // shared, and never refused before they are looked up.
+    let mut making = None;
+    if !cached_kind(req.path()) {
+        // Never closed: `acquire` cannot fail.
+        making = budget.making.clone().acquire_owned().await.ok();
+        if budget.refuse_early() {
+            let (req, _) = req.into_parts();
+            return Ok(ServiceResponse::new(req, unsent_full()));
+        }
+    }
     let res = next.call(req).await?;
-    Ok(res.map_body(|_, body| match body.size() {
+    let mut refused = false;
+    let res = res.map_body(|_, body| match body.size() {
         BodySize::Sized(n) if n > SLICE as u64 => match body.try_into_bytes() {
-            Ok(bytes) => EitherBody::right(Sliced::new(bytes)),
-            Err(body) => EitherBody::left(body),
+            // The cache's (shared): one copy for every client, counted by
+            // the cache.
+            Ok(bytes) if !bytes.is_unique() => BoxBody::new(Sliced::new(bytes, None)),
+            Ok(bytes) => {
+                let n = bytes.len();
+                if budget.try_take(n) {
+                    let charge = Charge { budget, bytes: n };
+                    BoxBody::new(Sliced::new(bytes, Some(charge)))
+                } else {
+                    refused = true;
+                    BoxBody::new(())
+                }
+            }
+            Err(body) => BoxBody::new(body),
         },
-        _ => EitherBody::left(body),
-    }))
+        BodySize::Stream if budget.spent() => {
+            refused = true;
+            BoxBody::new(())
+        }
+        // Still in the making (Compress encodes a body on the first poll,
+        // holding all of it until then): the permit goes with it.
+        BodySize::Stream => BoxBody::new(Resliced::new(body, budget).making(making.take())),
+        _ => BoxBody::new(body),
+    });
+    if !refused {
+        return Ok(res);
+    }
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, unsent_full()))
+}
+
+/// Paths answered from a cache of shared bodies (see [`slice_large`]).
+fn cached_kind(path: &str) -> bool {
+    path.starts_with("/assets/")
+        || [".ics", "/schedule.xml", "/schedule.json"]
+            .iter()
+            .any(|end| path.ends_with(end))
+}
+
+/// The answer when the [`SendBudget`] is used up.
+fn unsent_full() -> actix_web::HttpResponse {
+    HttpError::Unavailable {
+        retry_after: Some(RETRY_AFTER_SECS),
+        message: "the server is holding as many unsent responses as it may: retry shortly".into(),
+    }
+    .error_response()
 }
 
 /// A body sent in [`SLICE`]-sized pieces of one `Bytes`: no piece is a
@@ -70,13 +274,16 @@ pub struct Sliced {
     rest: Bytes,
     /// The body's length, to count as freed (see [`Sliced::release`]).
     len: usize,
+    /// Its place in the [`SendBudget`], if it was made for this client.
+    charge: Option<Charge>,
 }
 
 impl Sliced {
-    pub fn new(body: Bytes) -> Self {
+    fn new(body: Bytes, charge: Option<Charge>) -> Self {
         Sliced {
             len: body.len(),
             rest: body,
+            charge,
         }
     }
 
@@ -88,6 +295,9 @@ impl Sliced {
             trim::freed(self.len);
         }
         self.len = 0;
+        if let Some(charge) = &mut self.charge {
+            charge.release();
+        }
     }
 }
 
@@ -121,6 +331,79 @@ impl MessageBody for Sliced {
             return Poll::Ready(Some(Ok(std::mem::take(&mut self.rest))));
         }
         Poll::Ready(Some(Ok(self.rest.split_to(SLICE))))
+    }
+}
+
+/// A streamed body (one Compress encodes) passed on in pieces of at most
+/// [`SLICE`]: actix copies each piece it is given into the connection's
+/// write buffer, and the encoder hands over a large body's compressed
+/// output in one piece. The rest of such a piece waits here, counted in
+/// the [`SendBudget`] until it is sent.
+pub struct Resliced<B> {
+    inner: Pin<Box<B>>,
+    rest: Bytes,
+    budget: Arc<SendBudget>,
+    charge: Option<Charge>,
+    /// The place among the [`SendBudget`]'s makers, held until the first
+    /// piece is out (see [`slice_large`]).
+    making: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl<B> Resliced<B> {
+    fn new(inner: B, budget: Arc<SendBudget>) -> Self {
+        Resliced {
+            inner: Box::pin(inner),
+            rest: Bytes::new(),
+            budget,
+            charge: None,
+            making: None,
+        }
+    }
+
+    fn making(mut self, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        self.making = permit;
+        self
+    }
+}
+
+impl<B: MessageBody> MessageBody for Resliced<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> BodySize {
+        self.inner.size()
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = &mut *self;
+        if this.rest.is_empty() {
+            this.charge = None;
+            let next = this.inner.as_mut().poll_next(cx);
+            if next.is_ready() {
+                this.making = None;
+            }
+            match next {
+                Poll::Ready(Some(Ok(piece))) if piece.len() > SLICE => {
+                    if piece.is_unique() {
+                        this.budget.take(piece.len());
+                        this.charge = Some(Charge {
+                            budget: this.budget.clone(),
+                            bytes: piece.len(),
+                        });
+                    }
+                    this.rest = piece;
+                }
+                other => return other,
+            }
+        }
+        let n = this.rest.len().min(SLICE);
+        let piece = this.rest.split_to(n);
+        if this.rest.is_empty() {
+            this.charge = None;
+        }
+        Poll::Ready(Some(Ok(piece)))
     }
 }
 
@@ -253,7 +536,7 @@ mod tests {
     #[test]
     fn slices_are_the_body_in_order() {
         let body: Bytes = (0..(3 * SLICE + 17)).map(|i| (i % 251) as u8).collect();
-        let mut s = Sliced::new(body.clone());
+        let mut s = Sliced::new(body.clone(), None);
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         let mut out = Vec::new();
@@ -271,6 +554,69 @@ mod tests {
             Pin::new(&mut s).poll_next(&mut cx),
             Poll::Ready(None)
         ));
+    }
+
+    /// Room is checked and taken at once, and given back with the body.
+    #[test]
+    fn the_budget_counts_private_bodies_until_they_are_gone() {
+        let budget = SendBudget::new(3 * SLICE, 1);
+        let body = |n: usize| Bytes::from(vec![7u8; n]);
+        assert!(budget.try_take(2 * SLICE));
+        let held = Sliced::new(
+            body(2 * SLICE),
+            Some(Charge {
+                budget: budget.clone(),
+                bytes: 2 * SLICE,
+            }),
+        );
+        assert_eq!(budget.held(), 2 * SLICE);
+        assert!(!budget.try_take(2 * SLICE), "past the limit");
+        assert_eq!(budget.refused(), 1);
+        // A body as large as the one refused does not fit either: the next
+        // request is refused before it is made.
+        assert!(budget.refuse_early());
+        drop(held);
+        assert_eq!(budget.held(), 0);
+        assert!(!budget.refuse_early(), "nothing held");
+        assert!(budget.try_take(3 * SLICE), "the whole limit fits");
+    }
+
+    /// A stream's large pieces go on in slices, counted while they wait.
+    #[test]
+    fn streamed_pieces_are_resliced_and_counted_while_held() {
+        let budget = SendBudget::new(1, 1);
+        let make = || -> Bytes { (0..(2 * SLICE + 5)).map(|i| (i % 13) as u8).collect() };
+        // Made for this body alone (a clone kept here would share it).
+        let piece = make();
+        let stream = futures_util::stream::iter([
+            Ok::<_, std::convert::Infallible>(Bytes::from_static(b"small")),
+            Ok(make()),
+        ]);
+        let mut body = Resliced::new(actix_web::body::BodyStream::new(stream), budget.clone());
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut next = || match Pin::new(&mut body).poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(b))) => Some(b),
+            Poll::Ready(None) => None,
+            other => panic!("{:?}", other.map(|_| ())),
+        };
+        assert_eq!(next().unwrap(), Bytes::from_static(b"small"));
+        assert_eq!(budget.held(), 0, "small pieces are not counted");
+        let mut out = Vec::new();
+        let first = next().unwrap();
+        assert_eq!(first.len(), SLICE);
+        assert_eq!(
+            budget.held(),
+            piece.len(),
+            "the rest of the piece is counted"
+        );
+        out.extend_from_slice(&first);
+        while let Some(b) = next() {
+            assert!(b.len() <= SLICE);
+            out.extend_from_slice(&b);
+        }
+        assert_eq!(out, piece);
+        assert_eq!(budget.held(), 0);
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -61,6 +61,7 @@ pub fn test_settings(db: PathBuf) -> Settings {
         source_timeout_ms: 30_000,
         source_min_every: 60,
         send_timeout_ms: 30_000,
+        unsent_mb: 256,
     }
 }
 

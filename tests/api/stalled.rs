@@ -28,8 +28,13 @@ const SESSIONS: usize = 4_000;
 /// A database with one large conference and an agenda that stars 2,000 of
 /// its sessions (the most an agenda holds); returns the agenda's token.
 fn large_conference(db: &Path) -> String {
+    conference_of(db, SESSIONS)
+}
+
+/// [`large_conference`] with `sessions` sessions.
+fn conference_of(db: &Path, sessions: usize) -> String {
     let doc = generate(&GenerateArgs {
-        sessions: SESSIONS,
+        sessions,
         days: None,
         rooms: 12,
         seed: 7,
@@ -95,13 +100,18 @@ fn fetch_after_renders(base: &str, path: &str) -> Vec<u8> {
 /// as small as the system allows, set before it connects (so its very
 /// first window is small, as a client that means to stall would have it).
 fn stalled(addr: &str, path: &str) -> TcpStream {
+    stalled_with(addr, path, "")
+}
+
+/// [`stalled`], with `extra` header lines (each ending in CRLF).
+fn stalled_with(addr: &str, path: &str, extra: &str) -> TcpStream {
     use socket2::{Domain, Socket, Type};
     let addr: std::net::SocketAddr = addr.parse().unwrap();
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     socket.connect(&addr.into()).unwrap();
     let s: TcpStream = socket.into();
-    (&s).write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+    (&s).write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n").as_bytes())
         .unwrap();
     s
 }
@@ -301,3 +311,172 @@ fn clients_that_stop_reading_are_cut_off_and_their_memory_returned() {
         assert!(fetch(&base, path) == *body, "{path} differs afterwards");
     }
 }
+
+/// The status of the answer a stalled client has begun to receive.
+fn answer_status(s: &TcpStream) -> u16 {
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut b = [0u8; 16];
+    let n = s.peek(&mut b).expect("the answer begins within a minute");
+    assert!(n >= 12 && b.starts_with(b"HTTP/1.1 "), "{:?}", &b[..n]);
+    std::str::from_utf8(&b[9..12]).unwrap().parse().unwrap()
+}
+
+/// The whole of a small answer (a 503), read at last.
+fn read_small_answer(mut s: TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !out.windows(4).any(|w| w == b"\r\n\r\n") || !out.ends_with(b"}") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A value of the server's `/metrics`.
+fn metric(base: &str, name: &str) -> usize {
+    let text = String::from_utf8(fetch_after_renders(base, "/metrics")).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+/// A flood of stalled clients on bodies made each for its own client
+/// (every page differs, by its CSRF token; none is cached): the bodies
+/// still unsent never hold more than `--unsent-mb`, whatever the number of
+/// clients. Past it the answer is a 503 with `Retry-After` and our JSON,
+/// the cached feed is still served (it is shared, and not counted), and
+/// once the send timeout has cut the stalled clients off, pages are served
+/// again. Without the budget, 80 clients on a 10 MB page held 700 MB.
+#[test]
+fn a_flood_of_private_bodies_stays_within_the_unsent_budget() {
+    const BUDGET_MB: usize = 32;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    // Pages of about 10 MB: more than the kernel's send buffers take off
+    // the server's hands (4 MB), so each stalled client holds most of its
+    // page in the server.
+    conference_of(&db, SESSIONS);
+    let server = BinaryServer::start(
+        &db,
+        &[
+            "--send-timeout-ms",
+            "3000",
+            "--unsent-mb",
+            &BUDGET_MB.to_string(),
+        ],
+    );
+    let (base, pid) = (server.base.clone(), server.pid());
+    let addr = base.trim_start_matches("http://").to_owned();
+    let page = "/conferences/bench-conf";
+    let feed = "/conferences/bench-conf/sessions.ics";
+    let page_len = fetch(&base, page).len();
+    let feed_body = fetch(&base, feed);
+    assert!(
+        page_len > 2 * MB && feed_body.len() > SLICE_OF_TEST,
+        "{page_len}"
+    );
+    std::thread::sleep(Duration::from_millis(1_500));
+    let rss_before = proc_status(pid, "VmRSS");
+
+    // 20 that take nothing and ask for gzip (compressed pages go out as a
+    // stream, counted as they are produced; a compressed page is small
+    // enough for the kernel's buffers to take it all, so these hold
+    // nothing here and are all served), then 60 more in identity.
+    let mut held: Vec<TcpStream> = (0..20)
+        .map(|_| stalled_with(&addr, page, "Accept-Encoding: gzip\r\n"))
+        .collect();
+    let gzip_statuses: Vec<u16> = held.iter().map(answer_status).collect();
+    let gzip_unsent = metric(&base, "confcal_unsent_bytes");
+    eprintln!("gzip: {gzip_statuses:?}, {gzip_unsent} bytes unsent");
+    assert!(
+        gzip_statuses.iter().all(|&s| s == 200),
+        "compressed pages are served: {gzip_statuses:?}, {gzip_unsent} bytes unsent"
+    );
+    held.extend((0..60).map(|_| stalled(&addr, page)));
+    let statuses: Vec<u16> = held.iter().map(answer_status).collect();
+    let served = statuses.iter().filter(|&&s| s == 200).count();
+    let refused = statuses.iter().filter(|&&s| s == 503).count();
+    eprintln!(
+        "page {} KB: {served} served, {refused} refused",
+        page_len / 1024
+    );
+    assert_eq!(served + refused, statuses.len(), "{statuses:?}");
+    assert!(served >= 2, "the budget holds a few pages: {statuses:?}");
+    assert!(
+        refused > 0,
+        "80 pages of {} KB fit in {BUDGET_MB} MB",
+        page_len / 1024
+    );
+    let unsent = metric(&base, "confcal_unsent_bytes");
+    assert!(
+        unsent <= BUDGET_MB * MB,
+        "{unsent} bytes held, past the budget"
+    );
+    assert!(unsent > 0, "the served pages are counted while unsent");
+    // The shared feed is not refused, and health answers.
+    assert!(
+        fetch_after_renders(&base, feed) == feed_body,
+        "the cached feed is served"
+    );
+    fetch_after_renders(&base, "/healthz");
+    let hwm = proc_status(pid, "VmHWM");
+    let grew = hwm.saturating_sub(rss_before);
+    eprintln!(
+        "VmRSS before {} KB, peak {} KB (+{} KB)",
+        rss_before / 1024,
+        hwm / 1024,
+        grew / 1024
+    );
+    // The budget, and what the requests being made hold: two per worker
+    // (the server has two), each with its rows, its rendering and the
+    // page, about three pages' worth; and the allocator's and SQLite's
+    // working set. Without the limit on requests in the making, the rows
+    // of all 80 were loaded at once (+600 MB).
+    let bound = BUDGET_MB * MB + 4 * 3 * page_len + 32 * MB;
+    assert!(
+        grew < bound,
+        "80 stalled clients grew the server by {} KB (bound {} KB)",
+        grew / 1024,
+        bound / 1024
+    );
+
+    // A refused client finds a whole 503 in our shape.
+    let first_refused = statuses.iter().position(|&s| s == 503).unwrap();
+    let mut refused_answer = None;
+    let mut rest = Vec::new();
+    for (i, s) in held.into_iter().enumerate() {
+        if i == first_refused {
+            refused_answer = Some(read_small_answer(s));
+        } else {
+            rest.push(s);
+        }
+    }
+    let answer = refused_answer.unwrap();
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("\r\nretry-after: "), "{answer}");
+    assert!(
+        lower.contains("\r\ncontent-type: application/json"),
+        "{answer}"
+    );
+    assert!(answer.contains("\"error\":"), "{answer}");
+
+    // Once the send timeout has cut the stalled clients off, nothing is
+    // held and pages are served again.
+    let freed = eventually(Duration::from_secs(60), || {
+        metric(&base, "confcal_unsent_bytes") == 0
+    });
+    assert!(
+        freed,
+        "{} bytes still held",
+        metric(&base, "confcal_unsent_bytes")
+    );
+    assert!(metric(&base, "confcal_unsent_refused_total") >= refused);
+    assert_eq!(fetch_after_renders(&base, page).len(), page_len);
+    drop(rest);
+}
+
+/// A body over one slice, so that the feed goes through the slicing path.
+const SLICE_OF_TEST: usize = 64 * 1024;

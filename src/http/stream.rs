@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, ResponseError};
@@ -207,7 +208,11 @@ pub async fn slice_large(
     // Feeds, exports and assets are served from caches whose bodies are
     // shared, and never refused before they are looked up.
     let mut making = None;
-    if !cached_kind(req.path()) {
+    // Only reads make large bodies; a write may wait for its upload, and
+    // must not hold a maker's place meanwhile (slow uploads would stop
+    // every page).
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    if reads && !cached_kind(req.path()) {
         // Never closed: `acquire` cannot fail.
         making = budget.making.clone().acquire_owned().await.ok();
         if budget.refuse_early() {

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, Row};
 
+use super::agendas::agenda_by_hash;
 use super::queries::conference_by_slug;
-use super::{from_ts, to_ts, ConferenceRecord, Status, Store, StoreError};
+use super::{from_ts, to_ts, AgendaRecord, ConferenceRecord, Status, Store, StoreError};
 use crate::domain::agenda::TokenHash;
 use crate::domain::changes::{
     kinds, Change, ChangeKind, ChangeLog, SessionState, KEPT_PER_CONFERENCE,
@@ -178,18 +179,16 @@ impl Store {
     }
 
     /// The newest `limit` changes to the sessions an agenda stars (in any
-    /// conference), newest first, with the conferences they are of.
-    /// Unknown tokens are [`StoreError::AgendaNotFound`].
-    pub fn agenda_changes(&self, hash: &TokenHash, limit: usize) -> Result<ChangeLog, StoreError> {
+    /// conference), newest first, with the conferences they are of, and
+    /// the agenda itself. Unknown tokens are [`StoreError::AgendaNotFound`].
+    pub fn agenda_changes(
+        &self,
+        hash: &TokenHash,
+        limit: usize,
+    ) -> Result<(AgendaRecord, ChangeLog), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        let agenda_id: i64 = tx
-            .prepare_cached("SELECT id FROM agendas WHERE token_hash = ?1")?
-            .query_row([&hash.0[..]], |r| r.get(0))
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => StoreError::AgendaNotFound,
-                e => e.into(),
-            })?;
+        let (agenda_id, agenda) = agenda_by_hash(&tx, hash)?;
         let mut stmt = tx.prepare_cached(&format!(
             "SELECT c.slug, {CHANGE_COLUMNS} FROM agenda_stars st \
              JOIN changes ch ON ch.session_id = st.session_id \
@@ -211,6 +210,6 @@ impl Store {
             log.changes.push((slug, change(raw)?));
         }
         log.conferences = conferences;
-        Ok(log)
+        Ok((agenda, log))
     }
 }

@@ -210,7 +210,11 @@ pub fn atom(f: &AtomFeed<'_>) -> String {
         w.text("updated", &l.at_iso);
         w.leaf(
             "link",
-            &[("rel", "alternate"), ("type", "text/html"), ("href", &l.page)],
+            &[
+                ("rel", "alternate"),
+                ("type", "text/html"),
+                ("href", &l.page),
+            ],
             "",
         );
         w.leaf("summary", &[("type", "text")], &l.summary());

@@ -213,3 +213,86 @@ impl Store {
         Ok((agenda, log))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::schedule::parse_document;
+    use crate::domain::Schedule;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("c.db")).unwrap();
+        (dir, store)
+    }
+
+    /// A conference of `n` one-hour talks, talk `i` starting `shift` hours
+    /// after hour `i`.
+    fn schedule(n: usize, shift: i64) -> Schedule {
+        let sessions: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                let start = chrono::NaiveDate::from_ymd_opt(2030, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    + chrono::Duration::hours(i as i64 + shift);
+                let end = start + chrono::Duration::hours(1);
+                serde_json::json!({"id": format!("t{i}"), "title": format!("Talk {i}"),
+                    "speakers": [], "start": start.format("%Y-%m-%dT%H:%M").to_string(),
+                    "end": end.format("%Y-%m-%dT%H:%M").to_string(), "room": "A",
+                    "tracks": [], "abstract": ""})
+            })
+            .collect();
+        let doc = serde_json::json!({"conference": {"slug": "c", "name": "C", "timezone": "UTC"},
+            "sessions": sessions});
+        parse_document(doc.to_string().as_bytes())
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    fn slug() -> ConferenceSlug {
+        ConferenceSlug::parse("c").unwrap()
+    }
+
+    #[test]
+    fn only_the_newest_are_kept() {
+        let (_dir, store) = store();
+        let n = KEPT_PER_CONFERENCE + 5;
+        store.sync_schedule(&schedule(n, 0), Utc::now()).unwrap();
+        assert!(store.changes(&slug(), n).unwrap().1.is_empty());
+        // Every talk moves: n changes in one write, the newest kept.
+        store.sync_schedule(&schedule(n, 100), Utc::now()).unwrap();
+        let (_, kept) = store.changes(&slug(), n).unwrap();
+        assert_eq!(kept.len(), KEPT_PER_CONFERENCE);
+        assert_eq!(kept[0].session.as_str(), format!("t{}", n - 1));
+        assert_eq!(kept.last().unwrap().session.as_str(), "t5");
+        assert!(kept.iter().all(|c| c.kinds == [ChangeKind::Moved]));
+        // One more: still the bound, the oldest gone.
+        store
+            .cancel_session(&slug(), &SessionId::parse("t0").unwrap(), Utc::now())
+            .unwrap();
+        let (_, kept) = store.changes(&slug(), n).unwrap();
+        assert_eq!(kept.len(), KEPT_PER_CONFERENCE);
+        assert_eq!(kept[0].kinds, [ChangeKind::Cancelled]);
+        assert_eq!(kept.last().unwrap().session.as_str(), "t6");
+    }
+
+    /// A write that fails part-way records nothing: the history is written
+    /// in the write's own transaction.
+    #[test]
+    fn a_failed_write_leaves_no_history() {
+        let (_dir, store) = store();
+        store.sync_schedule(&schedule(3, 0), Utc::now()).unwrap();
+        let moved = schedule(3, 10);
+        let mut broken = moved.clone();
+        // Past validation (which would refuse it): the table's CHECK does.
+        broken.sessions[2].end = broken.sessions[2].start - chrono::Duration::hours(1);
+        assert!(store.sync_schedule(&broken, Utc::now()).is_err());
+        assert!(store.changes(&slug(), 10).unwrap().1.is_empty());
+        let before = store.conference(&slug()).unwrap().version;
+        store.sync_schedule(&moved, Utc::now()).unwrap();
+        assert_eq!(store.changes(&slug(), 10).unwrap().1.len(), 3);
+        assert_eq!(store.conference(&slug()).unwrap().version, before + 1);
+    }
+}

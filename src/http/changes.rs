@@ -15,6 +15,7 @@ use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::api::{json_ok, local_rfc3339, utc_rfc3339};
 use super::extract::{AgendaPath, ConferencePath};
 use super::feeds::cache::Key;
 use super::feeds::{rendered_feed, respond, Rendered, PRIVATE_CACHE, PUBLIC_CACHE};
@@ -347,13 +348,36 @@ fn no_query(req: &HttpRequest, what: &str) -> Result<(), HttpError> {
     }
 }
 
+/// A session's state in the API: times as the sessions' API gives them
+/// (RFC 3339 with the zone's offset at that instant).
+#[derive(Serialize)]
+struct ApiState<'a> {
+    title: &'a str,
+    start: String,
+    end: String,
+    room: Option<&'a str>,
+    status: Status,
+}
+
+impl<'a> ApiState<'a> {
+    fn new(s: &'a SessionState, tz: Tz) -> Self {
+        ApiState {
+            title: &s.title,
+            start: local_rfc3339(s.start, tz),
+            end: local_rfc3339(s.end, tz),
+            room: s.room.as_deref(),
+            status: s.status,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ApiChange<'a> {
     id: i64,
     session: &'a str,
     kinds: &'a [ChangeKind],
-    before: Option<&'a SessionState>,
-    after: &'a SessionState,
+    before: Option<ApiState<'a>>,
+    after: ApiState<'a>,
     at: String,
     url: String,
 }
@@ -364,7 +388,8 @@ struct ApiChanges<'a> {
     changes: Vec<ApiChange<'a>>,
 }
 
-/// `GET /api/conferences/{conf}/changes`: the newest changes, newest first.
+/// `GET /api/conferences/{conf}/changes`: the newest changes, newest
+/// first, with the read API's validators (ETag, 304).
 pub async fn api_changes(
     state: web::Data<AppState>,
     ConferencePath(slug): ConferencePath,
@@ -374,6 +399,7 @@ pub async fn api_changes(
     let s2: ConferenceSlug = slug.clone();
     let (conf, changes) = state.db(move |s| s.changes(&s2, SHOWN)).await?;
     let links = state.site.links();
+    let tz = conf.conference.tz;
     let body = ApiChanges {
         conference: conf.conference.slug.as_str(),
         changes: changes
@@ -382,12 +408,12 @@ pub async fn api_changes(
                 id: c.id,
                 session: c.session.as_str(),
                 kinds: &c.kinds,
-                before: c.before.as_ref(),
-                after: &c.after,
-                at: rfc3339(c.at),
+                before: c.before.as_ref().map(|b| ApiState::new(b, tz)),
+                after: ApiState::new(&c.after, tz),
+                at: utc_rfc3339(c.at),
                 url: links.session(&slug, &c.session),
             })
             .collect(),
     };
-    Ok(HttpResponse::Ok().json(body))
+    json_ok(&req, &body).await
 }

@@ -201,8 +201,8 @@ fn admin_changes_show_on_the_page_in_atom_and_the_api_with_before_and_after() {
     let jinja_change = &changes[3];
     assert_eq!(jinja_change["before"]["room"], "E2");
     assert_eq!(jinja_change["after"]["room"], "E3");
-    assert_eq!(jinja_change["before"]["start"], "2012-03-09T22:00:00Z");
-    assert_eq!(jinja_change["after"]["start"], "2012-03-09T23:00:00Z");
+    assert_eq!(jinja_change["before"]["start"], "2012-03-09T14:00:00-08:00");
+    assert_eq!(jinja_change["after"]["start"], "2012-03-09T15:00:00-08:00");
     assert_eq!(
         jinja_change["before"]["title"],
         "Code Generation in Python: Dismantling Jinja"

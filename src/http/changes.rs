@@ -417,3 +417,134 @@ pub async fn api_changes(
     };
     json_ok(&req, &body).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Conference, SessionId, Site};
+    use chrono::TimeZone;
+
+    fn conf() -> ConferenceRecord {
+        let t = Utc.with_ymd_and_hms(2012, 1, 1, 0, 0, 0).unwrap();
+        ConferenceRecord {
+            conference: Conference {
+                slug: ConferenceSlug::parse("pycon-us-2012").unwrap(),
+                name: "PyCon <US> & \"friends\"".into(),
+                tz: "America/Los_Angeles".parse().unwrap(),
+                venue: None,
+                url: None,
+                address: None,
+                geo: None,
+                color: None,
+            },
+            version: 3,
+            created: t,
+            last_modified: t,
+            session_count: 1,
+            first_start: None,
+            last_end: None,
+        }
+    }
+
+    fn state(title: &str, hour: u32, room: &str) -> SessionState {
+        SessionState {
+            title: title.into(),
+            start: Utc.with_ymd_and_hms(2012, 3, 9, hour, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2012, 3, 9, hour, 40, 0).unwrap(),
+            room: Some(room.into()),
+            status: Status::Confirmed,
+        }
+    }
+
+    /// Markup and characters XML cannot carry in titles and rooms still
+    /// make a well-formed feed that reads back as the same words.
+    #[test]
+    fn atom_is_well_formed_whatever_the_text() {
+        let site = Site {
+            base_url: "https://cal.example".into(),
+            uid_host: "cal.example".into(),
+        };
+        let c = conf();
+        let evil = "</title><entry> & ]]> \u{1}";
+        let change = Change {
+            id: 7,
+            session: SessionId::parse("talk").unwrap(),
+            kinds: vec![ChangeKind::RoomChanged, ChangeKind::Renamed],
+            before: Some(state("Old", 22, "E2")),
+            after: state(evil, 22, "<E3>"),
+            at: Utc.with_ymd_and_hms(2012, 3, 1, 18, 30, 0).unwrap(),
+        };
+        let line = ChangeLine::new(&change, &c, site.links());
+        assert_eq!(line.at, "10:30am, Thursday 1st March 2012");
+        assert_eq!(
+            line.summary(),
+            format!("Room: E2 → <E3>\nTitle: Old → {evil}")
+        );
+        let page = site
+            .links()
+            .changes(&c.conference.slug, ChangesFormat::Page);
+        let body = atom(&AtomFeed {
+            title: format!("Changes to {}", c.conference.name),
+            self_url: "https://cal.example/conferences/pycon-us-2012/changes.atom".into(),
+            page_url: page.clone(),
+            id: page.clone(),
+            quiet_since: c.created,
+            lines: std::slice::from_ref(&line),
+            entry_ids: vec![page],
+        });
+        let doc = roxmltree::Document::parse(&body).expect("well-formed");
+        let text = |n: roxmltree::Node, name: &str| {
+            n.children()
+                .find(|c| c.has_tag_name(name))
+                .and_then(|c| c.text())
+                .unwrap()
+                .to_owned()
+        };
+        let feed = doc.root_element();
+        assert_eq!(text(feed, "title"), "Changes to PyCon <US> & \"friends\"");
+        assert_eq!(text(feed, "updated"), "2012-03-01T18:30:00Z");
+        let entries: Vec<_> = feed
+            .children()
+            .filter(|c| c.has_tag_name("entry"))
+            .collect();
+        assert_eq!(entries.len(), 1);
+        let e = entries[0];
+        assert_eq!(
+            text(e, "id"),
+            "https://cal.example/conferences/pycon-us-2012/changes#change-7"
+        );
+        // The control character, which XML cannot carry, as U+FFFD.
+        let shown = evil.replace('\u{1}', "\u{FFFD}");
+        assert_eq!(text(e, "title"), format!("Room changed · Renamed: {shown}"));
+        assert_eq!(
+            text(e, "summary"),
+            format!("Room: E2 → <E3>\nTitle: Old → {shown}")
+        );
+        let link = e.children().find(|c| c.has_tag_name("link")).unwrap();
+        assert_eq!(
+            link.attribute("href"),
+            Some("https://cal.example/conferences/pycon-us-2012/sessions/talk")
+        );
+    }
+
+    #[test]
+    fn a_quiet_feed_is_updated_when_it_began() {
+        let c = conf();
+        let body = atom(&AtomFeed {
+            title: "t".into(),
+            self_url: "s".into(),
+            page_url: "p".into(),
+            id: "i".into(),
+            quiet_since: c.created,
+            lines: &[],
+            entry_ids: vec![],
+        });
+        let doc = roxmltree::Document::parse(&body).unwrap();
+        let updated = doc
+            .descendants()
+            .find(|n| n.has_tag_name("updated"))
+            .and_then(|n| n.text());
+        assert_eq!(updated, Some("2012-01-01T00:00:00Z"));
+        assert!(!doc.descendants().any(|n| n.has_tag_name("entry")));
+    }
+}

@@ -37,6 +37,15 @@ fn api_changes(app: &TestApp) -> Vec<Value> {
     r.json()["changes"].as_array().unwrap().clone()
 }
 
+/// A field's before and after as the changes page marks them up: struck
+/// through and bold for the eye, "was" and "now" for screen readers.
+fn was_now(before: &str, after: &str) -> String {
+    format!(
+        "<del><span class=\"vh\">was: </span>{before}</del> <span aria-hidden=\"true\">→</span> \
+         <ins><span class=\"vh\">now: </span>{after}</ins>"
+    )
+}
+
 struct Entry {
     id: String,
     title: String,
@@ -215,12 +224,12 @@ fn admin_changes_show_on_the_page_in_atom_and_the_api_with_before_and_after() {
     assert_eq!(page.status, 200);
     let html = page.text();
     for want in [
-        "<del>2:00pm to 2:40pm, Friday 9th March</del> → <ins>3:00pm to 3:40pm, Friday 9th March</ins>",
-        "<del>E2</del> → <ins>E3</ins>",
-        "<del>Code Generation in Python: Dismantling Jinja</del> → <ins>Jinja, Dismantled</ins>",
-        "<del>on</del> → <ins>cancelled</ins>",
+        &*was_now("2:00pm to 2:40pm, Friday 9th March", "3:00pm to 3:40pm, Friday 9th March"),
+        &was_now("E2", "E3"),
+        &was_now("Code Generation in Python: Dismantling Jinja", "Jinja, Dismantled"),
+        &was_now("on", "cancelled"),
         "<strong>New</strong>: <a href=\"/conferences/pycon-us-2012/sessions/lightning-talks\">Lightning Talks</a>",
-        "<del>E2</del> → <ins>E1</ins>",
+        &was_now("E2", "E1"),
         "America/Los_Angeles",
         "type=\"application/atom+xml\" href=\"/conferences/pycon-us-2012/changes.atom\"",
     ] {
@@ -319,7 +328,7 @@ fn an_agenda_shows_only_its_starred_talks_changes_privately() {
     assert_eq!(page.header("cache-control"), Some("private, no-store"));
     let html = page.text();
     assert!(html.contains("Code Generation in Python: Dismantling Jinja"));
-    assert!(html.contains("<del>E2</del> → <ins>E3</ins>"));
+    assert!(html.contains(&was_now("E2", "E3")));
     assert!(!html.contains("Cassandra"), "not starred: not shown");
 
     let feed = app.get(&format!("/agendas/{token}/changes.atom"));

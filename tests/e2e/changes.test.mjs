@@ -92,9 +92,17 @@ describe("what changed", () => {
       els.map((li) => ({
         kinds: li.querySelector(".kinds strong").textContent,
         title: li.querySelector(".kinds a").textContent,
-        details: [...li.querySelectorAll("dd")].map((d) => d.textContent.trim()),
+        // As shown: without the words only screen readers get ("was: ").
+        details: [...li.querySelectorAll("dd")].map((d) => {
+          const shown = d.cloneNode(true);
+          shown.querySelectorAll(".vh").forEach((e) => e.remove());
+          return shown.textContent.replace(/\s+/g, " ").trim();
+        }),
+        spoken: [...li.querySelectorAll("dd")].map((d) => d.textContent.replace(/\s+/g, " ").trim()),
       })),
     );
+    assert.deepEqual(items.find((i) => i.kinds === "Renamed").spoken, ["was: SQLite at scale → now: SQLite at any scale"]);
+    for (const i of items) delete i.spoken;
     assert.deepEqual(items, [
       { kinds: "New", title: "Lightning talks", details: ["5:00pm to 6:00pm, Friday 12th June", "Main hall"] },
       { kinds: "Cancelled", title: "Feeds that last", details: ["on → cancelled"] },

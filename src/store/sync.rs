@@ -14,6 +14,11 @@
 //! caches' stamp) and the ETag, and `Last-Modified` is withheld while its
 //! second lasts (see `http::feeds::conditional`), so `If-Modified-Since` cannot
 //! hide the second change.
+//!
+//! Every write that changes a session's title, times, room or status also
+//! records it in the change history (`changes.rs`), in the same
+//! transaction, so the history never tells of a change that was rolled
+//! back, nor misses one that was committed.
 
 use std::collections::HashMap;
 
@@ -139,17 +144,7 @@ impl Store {
             if rec.status == Status::Cancelled {
                 return Ok(Outcome::Unchanged);
             }
-            bump(tx, conf_id, id, now, true)?;
-            let before = SessionState::of_record(&rec);
-            record(
-                tx,
-                conf_id,
-                id,
-                Some(&before),
-                &before.clone().cancelled(),
-                false,
-                now,
-            )?;
+            cancel(tx, conf_id, &rec, now)?;
             Ok(Outcome::Cancelled)
         })
     }
@@ -217,17 +212,7 @@ pub(super) fn sync_one(
     for rec in gone {
         let id = rec.data.id.to_string();
         if rec.status == Status::Confirmed {
-            bump(tx, conf_id, &rec.data.id, now, true)?;
-            let before = SessionState::of_record(&rec);
-            record(
-                tx,
-                conf_id,
-                &rec.data.id,
-                Some(&before),
-                &before.clone().cancelled(),
-                false,
-                now,
-            )?;
+            cancel(tx, conf_id, &rec, now)?;
             report.cancelled.push(id);
         } else if touch_all {
             bump(tx, conf_id, &rec.data.id, now, false)?;
@@ -377,6 +362,20 @@ fn write_session(
     } else {
         Outcome::Updated
     })
+}
+
+/// Cancels a confirmed session, and records it in the history.
+fn cancel(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    rec: &SessionRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    bump(tx, conf_id, &rec.data.id, now, true)?;
+    let before = SessionState::of_record(rec);
+    let after = before.clone().cancelled();
+    record(tx, conf_id, &rec.data.id, Some(&before), &after, false, now)?;
+    Ok(())
 }
 
 /// Moves a session's `sequence` and `last_modified` on without changing its

@@ -7,11 +7,12 @@
 //! - [`startup`]: builds the [`startup::Application`] from [`config::Settings`]:
 //!   opens the store, seeds it from `data/`, binds, serves.
 //! - [`http`]: routes and handlers. Where a page is: `http/pages/`, one file
-//!   per page (`index`, `conference`, `session`, `agenda`) and one for the
+//!   per page (`index`, `conference`, `session`, `agenda`, `changes`) and one for the
 //!   forms. Where feeds are served and cached: `http/feeds/` (the endpoints,
 //!   the cache of renderings, ETags and compressed variants, conditional
 //!   requests); the schedule exports (`exports`) are served through the
-//!   same cache. The JSON API (`api`, `agendas`, `admin` and its token
+//!   same cache, and so are the changes' Atom feeds (`changes`, which
+//!   also gives the API's changes). The JSON API (`api`, `agendas`, `admin` and its token
 //!   check `auth`, followed `sources`), the extractors that check what a
 //!   URL or form names (`extract`, `pages/forms`), health and metrics
 //!   (`ops`), the HTTP/1 server (`server`), large bodies in slices and the
@@ -24,11 +25,13 @@
 //! - [`domain`]: where the rules are: conferences, sessions, ids, filters,
 //!   the local-time rules around daylight saving ([`domain::localtime`]),
 //!   the schedule document and its validation, agendas (tokens, names,
-//!   conflicts, starring), the records the store returns, and every public
+//!   conflicts, starring), what counts as a change worth telling
+//!   ([`domain::changes`]), the records the store returns, and every public
 //!   URL ([`domain::urls`]). Start here to learn what confcal accepts.
 //! - [`store`]: all SQL: migrations, queries, the search index (each
 //!   conference's words apart), the schedule sync that keeps
-//!   `sequence`/`last_modified`/`version` honest, agendas, followed
+//!   `sequence`/`last_modified`/`version` honest and writes the change
+//!   history in the same transaction, agendas, followed
 //!   sources, backups, exports, statistics. Nothing outside it sees a
 //!   connection. When a second backend comes, `store/` becomes the
 //!   interface (the methods the handlers call, the records of

@@ -2,6 +2,7 @@
 //! data people send us. Nothing here knows about SQL or HTTP.
 
 pub mod agenda;
+pub mod changes;
 pub mod feed_options;
 pub mod filter;
 pub mod ids;

@@ -87,6 +87,23 @@ impl Links<'_> {
         format!("{}/conferences/{slug}/{file}", self.0)
     }
 
+    /// A conference's recent changes (moved, new, cancelled, renamed, room
+    /// changed): `changes` is the page, `changes.atom` its feed.
+    pub fn changes(self, slug: &ConferenceSlug, format: ChangesFormat) -> String {
+        format!("{}/conferences/{slug}/{}", self.0, format.file())
+    }
+
+    /// The recent changes to an agenda's starred sessions (the page, or its
+    /// Atom feed); as private as the agenda.
+    pub fn agenda_changes(self, t: &AgendaToken, format: ChangesFormat) -> String {
+        format!("{}/agendas/{}/{}", self.0, t.expose(), format.file())
+    }
+
+    /// The API's listing of a conference's recent changes.
+    pub fn api_changes(self, slug: &ConferenceSlug) -> String {
+        format!("{}/api/conferences/{slug}/changes", self.0)
+    }
+
     /// The API's listing of a conference's sessions.
     pub fn api_sessions(self, slug: &ConferenceSlug) -> String {
         format!("{}/api/conferences/{slug}/sessions", self.0)
@@ -135,6 +152,22 @@ pub enum AgendaForm {
     Stars,
     Rotate,
     Delete,
+}
+
+/// The two forms of a changes list (see [`Links::changes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangesFormat {
+    Page,
+    Atom,
+}
+
+impl ChangesFormat {
+    fn file(self) -> &'static str {
+        match self {
+            ChangesFormat::Page => "changes",
+            ChangesFormat::Atom => "changes.atom",
+        }
+    }
 }
 
 /// `path?query`, or `path` for an empty query.
@@ -212,6 +245,22 @@ mod tests {
         assert_eq!(
             (LOCAL.my_agenda(), LOCAL.star()),
             ("/agendas".into(), "/agendas/star".into())
+        );
+        assert_eq!(
+            abs.changes(&c, ChangesFormat::Atom),
+            "https://cal.example/conferences/pycon-us-2012/changes.atom"
+        );
+        assert_eq!(
+            LOCAL.changes(&c, ChangesFormat::Page),
+            "/conferences/pycon-us-2012/changes"
+        );
+        assert_eq!(
+            LOCAL.agenda_changes(&t, ChangesFormat::Atom),
+            format!("/agendas/{a}/changes.atom")
+        );
+        assert_eq!(
+            abs.api_changes(&c),
+            "https://cal.example/api/conferences/pycon-us-2012/changes"
         );
         assert_eq!(LOCAL.asset("app.1f.css"), "/assets/app.1f.css");
         assert_eq!(with_query("/x", ""), "/x");

@@ -11,6 +11,8 @@
 //! - [`feeds`]: everything that serves a feed: the `.ics` endpoints (the
 //!   agenda feed included), the cache of rendered feeds by data version,
 //!   their compressed variants and ETags, conditional requests
+//! - [`changes`]: what changed, as Atom feeds (a conference's, an
+//!   agenda's) and in the API, and one change in words for the pages too
 //! - [`exports`]: `schedule.xml` and `schedule.json` for schedule apps,
 //!   served through the feeds' cache and revalidation
 //! - [`pages`]: the server-rendered HTML (templates in `templates/`)
@@ -31,6 +33,7 @@ pub mod agendas;
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod changes;
 pub mod error;
 pub mod exports;
 pub mod extract;
@@ -109,6 +112,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/conferences/{conf}/sessions", web::get().to(api::sessions))
             .route(
+                "/conferences/{conf}/changes",
+                web::get().to(changes::api_changes),
+            )
+            .route(
                 "/conferences/{conf}/sessions/{id}",
                 web::get().to(api::session),
             )
@@ -134,6 +141,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             ),
     )
     .route("/agendas/{token}.ics", web::get().to(feeds::agenda_feed))
+    .route(
+        "/agendas/{token}/changes.atom",
+        web::get().to(changes::agenda_atom),
+    )
     .route("/feeds/{code}.ics", web::get().to(feeds::short_feed))
     .configure(pages::routes)
     .configure(ops::routes)
@@ -144,6 +155,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/conferences/{conf}/sessions/{id}.ics",
         web::get().to(feeds::session_ics),
+    )
+    .route(
+        "/conferences/{conf}/changes.atom",
+        web::get().to(changes::conference_atom),
     )
     .route(
         "/conferences/{conf}/schedule.xml",

@@ -233,7 +233,10 @@ pub enum RotateOutcome {
     AlreadyRotated,
 }
 
-fn agenda_by_hash(conn: &Connection, hash: &TokenHash) -> Result<(i64, AgendaRecord), StoreError> {
+pub(super) fn agenda_by_hash(
+    conn: &Connection,
+    hash: &TokenHash,
+) -> Result<(i64, AgendaRecord), StoreError> {
     let row = conn
         .prepare_cached(
             "SELECT id, name, created, last_modified FROM agendas WHERE token_hash = ?1",

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_search_per_conference.sql"),
     include_str!("migrations/0008_sessions_of_no_length_language.sql"),
     include_str!("migrations/0009_sources.sql"),
+    include_str!("migrations/0010_changes.sql"),
 ];
 
 /// Applies the migrations `conn`'s database lacks, and says how many it

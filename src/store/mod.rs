@@ -15,6 +15,7 @@
 
 mod agendas;
 mod backup;
+mod changes;
 mod checkpoint;
 mod export;
 mod feed_links;

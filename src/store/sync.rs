@@ -14,6 +14,11 @@
 //! caches' stamp) and the ETag, and `Last-Modified` is withheld while its
 //! second lasts (see `http::feeds::conditional`), so `If-Modified-Since` cannot
 //! hide the second change.
+//!
+//! Every write that changes a session's title, times, room or status also
+//! records it in the change history (`changes.rs`), in the same
+//! transaction, so the history never tells of a change that was rolled
+//! back, nor misses one that was committed.
 
 use std::collections::HashMap;
 
@@ -22,8 +27,10 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Transaction};
 use serde::Serialize;
 
+use super::changes::{prune, record};
 use super::queries::{conference_by_slug, session_by_slug, session_row, SESSION_COLUMNS};
 use super::{to_ts, SessionRecord, Status, Store, StoreError, STARTUP_LOCK_WAIT};
+use crate::domain::changes::SessionState;
 use crate::domain::{Conference, ConferenceSlug, Schedule, SessionData, SessionId};
 
 /// What an import did, session by session.
@@ -117,7 +124,7 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         self.write_one_session(slug, now, |tx, conf_id| {
             let old = session_by_slug(tx, conf_id, &session.id)?;
-            write_session(tx, conf_id, session, old, false, now)
+            write_session(tx, conf_id, session, old, false, false, now)
         })
     }
 
@@ -137,7 +144,7 @@ impl Store {
             if rec.status == Status::Cancelled {
                 return Ok(Outcome::Unchanged);
             }
-            bump(tx, conf_id, id, now, true)?;
+            cancel(tx, conf_id, &rec, now)?;
             Ok(Outcome::Cancelled)
         })
     }
@@ -156,6 +163,7 @@ impl Store {
             let outcome = f(tx, conf_id)?;
             if outcome != Outcome::Unchanged {
                 bump_conference(tx, conf_id, now)?;
+                prune(tx, conf_id)?;
             }
             Ok(outcome)
         })
@@ -184,7 +192,15 @@ pub(super) fn sync_one(
     }
     for s in &schedule.sessions {
         let id = s.id.to_string();
-        let outcome = write_session(tx, conf_id, s, existing.remove(&id), touch_all, now)?;
+        let outcome = write_session(
+            tx,
+            conf_id,
+            s,
+            existing.remove(&id),
+            touch_all,
+            report.conference_created,
+            now,
+        )?;
         match outcome {
             Outcome::Created => report.created.push(id),
             Outcome::Updated => report.updated.push(id),
@@ -196,7 +212,7 @@ pub(super) fn sync_one(
     for rec in gone {
         let id = rec.data.id.to_string();
         if rec.status == Status::Confirmed {
-            bump(tx, conf_id, &rec.data.id, now, true)?;
+            cancel(tx, conf_id, &rec, now)?;
             report.cancelled.push(id);
         } else if touch_all {
             bump(tx, conf_id, &rec.data.id, now, false)?;
@@ -207,6 +223,7 @@ pub(super) fn sync_one(
     }
     if report.changed() {
         bump_conference(tx, conf_id, now)?;
+        prune(tx, conf_id)?;
     }
     Ok(report)
 }
@@ -278,21 +295,26 @@ fn conference_columns(c: &Conference) -> [Value; 8] {
     ]
 }
 
+/// Writes one session's content (confirmed), and records in the history
+/// what that changed (see [`record`]); `conference_is_new` when the same
+/// write created its conference.
 fn write_session(
     tx: &Transaction<'_>,
     conf_id: i64,
     s: &SessionData,
     old: Option<SessionRecord>,
     touch: bool,
+    conference_is_new: bool,
     now: DateTime<Utc>,
 ) -> Result<Outcome, StoreError> {
-    let created = match old {
-        None => true,
+    let before = match old {
+        None => None,
         Some(old) if old.data == *s && old.status == Status::Confirmed && !touch => {
             return Ok(Outcome::Unchanged)
         }
-        Some(_) => false,
+        Some(old) => Some(SessionState::of_record(&old)),
     };
+    let created = before.is_none();
     // Both statements number the same values the same way.
     let sql = if created {
         "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
@@ -325,11 +347,35 @@ fn write_session(
         links,
         s.language
     ])?;
+    let after = SessionState::of(s, Status::Confirmed);
+    record(
+        tx,
+        conf_id,
+        &s.id,
+        before.as_ref(),
+        &after,
+        conference_is_new,
+        now,
+    )?;
     Ok(if created {
         Outcome::Created
     } else {
         Outcome::Updated
     })
+}
+
+/// Cancels a confirmed session, and records it in the history.
+fn cancel(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    rec: &SessionRecord,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    bump(tx, conf_id, &rec.data.id, now, true)?;
+    let before = SessionState::of_record(rec);
+    let after = before.clone().cancelled();
+    record(tx, conf_id, &rec.data.id, Some(&before), &after, false, now)?;
+    Ok(())
 }
 
 /// Moves a session's `sequence` and `last_modified` on without changing its

@@ -3,6 +3,7 @@
 mod admin;
 mod agendas;
 mod cache;
+mod changes;
 mod corpus;
 mod crash;
 mod descriptors;

@@ -49,6 +49,11 @@ fn tokens_never_reach_the_log_or_the_database() {
     );
     assert_eq!(call("GET", &format!("{b}/api/agendas/{token}")).0, 200);
     assert_eq!(call("GET", &format!("{b}/agendas/{token}.ics")).0, 200);
+    assert_eq!(call("GET", &format!("{b}/agendas/{token}/changes")).0, 200);
+    assert_eq!(
+        call("GET", &format!("{b}/agendas/{token}/changes.atom")).0,
+        200
+    );
     let (s, body) = call("POST", &format!("{b}/api/agendas/{token}/rotate"));
     assert_eq!(s, 200);
     let new = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
@@ -62,6 +67,10 @@ fn tokens_never_reach_the_log_or_the_database() {
     let guess = "G".repeat(43);
     tokens.push(guess.clone());
     assert_eq!(call("GET", &format!("{b}/api/agendas/{guess}")).0, 404);
+    assert_eq!(
+        call("GET", &format!("{b}/agendas/{guess}/changes.atom")).0,
+        404
+    );
     let (s, body) = call("POST", &format!("{b}/api/agendas"));
     assert_eq!(s, 201);
     let third = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
@@ -74,7 +83,7 @@ fn tokens_never_reach_the_log_or_the_database() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let log = server.log();
     assert!(
-        log.contains("/agendas/<token>.ics"),
+        log.contains("/agendas/<token>.ics") && log.contains("/agendas/<token>/changes.atom"),
         "access log lines are there: {log}"
     );
     drop(server);

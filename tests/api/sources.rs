@@ -415,6 +415,26 @@ fn unchanged_since(app: &TestApp, slug: &str, before: &(String, String), what: &
 /// schedule that breaks a rule, nothing in time, and an empty schedule
 /// (held until confirmed). The feed follows each good change and nothing
 /// else.
+/// The kinds of the conference's recorded changes, newest first.
+fn change_kinds(app: &TestApp, slug: &str) -> Vec<String> {
+    let r = app.get(&format!("/api/conferences/{slug}/changes"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let kinds: Vec<&str> = c["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap())
+                .collect();
+            kinds.join(",")
+        })
+        .collect()
+}
+
 #[test]
 fn a_followed_schedule_through_its_changes() {
     let up = Upstream::start(Reply::schedule(frab(V1), "v1"));
@@ -431,6 +451,11 @@ fn a_followed_schedule_through_its_changes() {
         json!({"created": 4, "updated": 0, "cancelled": 0, "unchanged": 0})
     );
     assert!(!first["last_success"].is_null() && !first["last_change"].is_null());
+    assert_eq!(
+        change_kinds(&app, slug),
+        Vec::<String>::new(),
+        "a conference's first schedule is no change"
+    );
     let seen = up.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].path, "/upfest/schedule.xml");
@@ -477,6 +502,10 @@ fn a_followed_schedule_through_its_changes() {
     let s = sessions(&app, slug);
     assert_eq!(s["Talk A"]["start"], "2026-06-05T15:00:00+02:00");
     assert_eq!(s["Talk A"]["sequence"], 1);
+    // The history has the followed source's changes too.
+    let mut kinds = change_kinds(&app, slug);
+    kinds.sort();
+    assert_eq!(kinds, ["cancelled", "moved", "new"]);
     assert_eq!(s["Talk B"]["sequence"], 0);
     assert_eq!(s["Talk D"]["status"], "cancelled", "cancelled, not deleted");
     assert_eq!(s["Talk E"]["status"], "confirmed");

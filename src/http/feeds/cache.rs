@@ -50,6 +50,10 @@ pub enum Key {
         slug: String,
         format: crate::export::Format,
     },
+    /// A conference's changes as Atom.
+    Changes { slug: String },
+    /// An agenda's changes as Atom, by token hash (never by token).
+    AgendaChanges { hash: [u8; 32] },
 }
 
 struct Entry {

@@ -15,7 +15,7 @@ use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{day_label, SessionCard};
 use super::{agenda_token, csrf, drop_empty, html, plural, render, store, Layout, PageError};
 use crate::domain::agenda::{conflicts, AgendaToken, DEFAULT_NAME};
-use crate::domain::urls::{with_query, AgendaForm, LOCAL};
+use crate::domain::urls::{with_query, AgendaForm, ChangesFormat, LOCAL};
 use crate::domain::FeedOptions;
 use crate::http::{AppState, HttpError};
 use crate::store::StoreError;
@@ -43,6 +43,8 @@ struct AgendaPage {
     new_token: String,
     back: String,
     star_action: String,
+    /// The page of what changed in the starred sessions.
+    changes: String,
 }
 
 #[derive(Template)]
@@ -152,7 +154,10 @@ pub(super) async fn agenda(
     .await
     .map_err(PageError::private)?;
     let page = AgendaPage {
-        layout: Layout::new(name.clone()),
+        layout: Layout::new(name.clone()).with_atom(
+            LOCAL.agenda_changes(&t, ChangesFormat::Atom),
+            format!("Changes to {name}"),
+        ),
         count_label: format!("{} starred", plural(view.sessions.len(), "session")),
         conflicts: found.len(),
         days,
@@ -166,6 +171,7 @@ pub(super) async fn agenda(
             .to_owned(),
         back: manage_path.clone(),
         star_action: LOCAL.agenda_form(&t, AgendaForm::Stars),
+        changes: LOCAL.agenda_changes(&t, ChangesFormat::Page),
         rotate_action: LOCAL.agenda_form(&t, AgendaForm::Rotate),
         delete_action: LOCAL.agenda_form(&t, AgendaForm::Delete),
         name,

@@ -12,7 +12,7 @@ use super::view::{day_label, SessionCard};
 use super::{csrf, drop_empty, html, plural, render, starred, Layout, PageError};
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
-use crate::domain::urls::{with_query, LOCAL};
+use crate::domain::urls::{with_query, ChangesFormat, LOCAL};
 use crate::domain::{FeedOptions, SessionFilter, Status};
 use crate::http::extract::ConferencePath;
 use crate::http::AppState;
@@ -41,6 +41,8 @@ struct ConferencePage {
     tz: &'static str,
     /// When the schedule was last updated from the source it follows.
     source_note: Option<String>,
+    /// The page of its recent changes.
+    changes: String,
     path: String,
     days: Vec<Choice>,
     rooms: Vec<Choice>,
@@ -180,7 +182,12 @@ pub(super) async fn conference(
             c.name.clone()
         } else {
             calendar_name(&conf, &filter)
-        }),
+        })
+        .with_atom(
+            LOCAL.changes(&c.slug, ChangesFormat::Atom),
+            format!("Changes to {}", c.name),
+        ),
+        changes: LOCAL.changes(&c.slug, ChangesFormat::Page),
         name: c.name.clone(),
         venue: c.venue.clone(),
         address: c.address.clone(),

@@ -6,6 +6,9 @@
 //! - [`index`]: `GET /`, the conferences
 //! - [`conference`]: `GET /conferences/{conf}?day=…&room=…&speaker=…&track=…&q=…`
 //! - [`session`]: `GET /conferences/{conf}/sessions/{id}`
+//! - [`changes`]: `GET /conferences/{conf}/changes` and
+//!   `GET /agendas/{token}/changes`, what changed (the Atom feeds of the
+//!   same are [`crate::http::changes`])
 //! - [`agenda`]: `GET /agendas` (sends the browser to the agenda its
 //!   cookie names) and `GET /agendas/{token}`, the agenda page
 //! - [`forms`]: the POSTs: `/agendas/star` (star/unstar from any page,
@@ -28,6 +31,7 @@
 
 pub mod agenda;
 pub mod assets;
+pub mod changes;
 pub mod conference;
 pub mod error;
 pub mod forms;
@@ -55,6 +59,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index::index))
         .route("/assets/{file}", web::get().to(assets::serve))
         .route("/conferences/{conf}", web::get().to(conference::conference))
+        .route(
+            "/conferences/{conf}/changes",
+            web::get().to(changes::conference_changes),
+        )
         // No dot in `{id}`: `/conferences/x/sessions/y.ics` is the feed's.
         .route(
             "/conferences/{conf}/sessions/{id:[^/.]+}",
@@ -63,6 +71,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/agendas", web::get().to(agenda::my_agenda))
         .route("/agendas/star", web::post().to(forms::star_from_page))
         .route("/agendas/{token:[^/.]+}", web::get().to(agenda::agenda))
+        .route(
+            "/agendas/{token}/changes",
+            web::get().to(changes::agenda_changes),
+        )
         .route(
             "/agendas/{token}/stars",
             web::post().to(forms::star_on_agenda),
@@ -76,6 +88,15 @@ struct Layout {
     title: String,
     css: &'static str,
     js: &'static str,
+    /// An Atom feed of the page's changes, offered in the head as
+    /// `<link rel="alternate">` (feed readers find it there): its address
+    /// and title.
+    atom: Option<AtomLink>,
+}
+
+struct AtomLink {
+    href: String,
+    title: String,
 }
 
 impl Layout {
@@ -84,7 +105,13 @@ impl Layout {
             title: title.into(),
             css: &assets::CSS.path,
             js: &assets::JS.path,
+            atom: None,
         }
+    }
+
+    fn with_atom(mut self, href: String, title: String) -> Self {
+        self.atom = Some(AtomLink { href, title });
+        self
     }
 }
 

@@ -10,7 +10,7 @@ use super::security::Privacy;
 use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{day_label, SessionCard};
 use super::zone::{self, ZoneForm};
-use super::{csrf, drop_empty, html_with, plural, render, starred, Layout, PageError, Views};
+use super::{csrf, drop_empty, html_with, plural, render_off, starred, Layout, PageError, Views};
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
 use crate::domain::urls::{with_query, LOCAL};
@@ -309,7 +309,7 @@ pub(super) async fn conference(
         ..page
     };
     Ok(html_with(
-        render(&page)?,
+        render_off(page).await?,
         &csrf,
         &state,
         Privacy::Public,

@@ -138,6 +138,15 @@ fn render(t: &impl Template) -> Result<String, PageError> {
         .map_err(|e| HttpError::internal_in("template", e).into())
 }
 
+/// [`render`] on the blocking pool, for the pages whose size grows with
+/// the conference (the list, the timetable): rendering 1,000 talks is CPU
+/// time an async worker would otherwise spend not serving anyone else.
+async fn render_off<T: Template + Send + 'static>(t: T) -> Result<String, PageError> {
+    web::block(move || render(&t))
+        .await
+        .map_err(|e| PageError::from(HttpError::from(e)))?
+}
+
 fn csrf(req: &HttpRequest, state: &AppState) -> Result<Csrf, PageError> {
     Csrf::of(req, state).map_err(|e| HttpError::internal(e).into())
 }

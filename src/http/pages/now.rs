@@ -151,10 +151,7 @@ pub(super) async fn now(
     let mut by_room: BTreeMap<(bool, String), Vec<&SessionRecord>> = BTreeMap::new();
     for s in &sessions {
         let room = s.data.room.clone();
-        let key = (
-            room.is_none(),
-            room.map_or_else(|| "No room".to_owned(), |r| r),
-        );
+        let key = (room.is_none(), room.unwrap_or_else(|| "No room".to_owned()));
         by_room.entry(key).or_default().push(s);
     }
     let mut rooms = Vec::new();

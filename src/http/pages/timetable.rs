@@ -21,7 +21,7 @@ use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{clock_in, day_label, SessionCard};
 use super::zone::{self, ZoneForm};
 use super::{
-    assets, csrf, drop_empty, html_with, plural, render, starred, Layout, PageError, Views,
+    assets, csrf, drop_empty, html_with, plural, render_off, starred, Layout, PageError, Views,
 };
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
@@ -265,7 +265,7 @@ pub(super) async fn timetable(
         star_action: LOCAL.star(),
     };
     Ok(html_with(
-        render(&page)?,
+        render_off(page).await?,
         &csrf,
         &state,
         Privacy::Public,

@@ -165,6 +165,20 @@ describe("the seed's timetable and the DST day (with JavaScript)", () => {
     await page.screenshot({ path: join(SHOTS, "timetable-dst.png"), fullPage: true });
   });
 
+  it("prints the timetable legibly", async () => {
+    const { page } = b;
+    await page.goto(`${BASE}/conferences/pycon-us-2012/timetable?day=2012-03-09`);
+    await page.emulateMedia({ media: "print" });
+    for (const sel of ["#zone-form", ".views", ".subscribe", "#s-dismantling-jinja button"]) {
+      assert.equal(await page.locator(sel).first().isVisible(), false, `${sel} is not printed`);
+    }
+    assert.equal(await page.locator(".tt-grid").evaluate((e) => getComputedStyle(e).display), "grid");
+    const slot = await page.locator("#s-dismantling-jinja").evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.equal(slot, "rgb(255, 255, 255)", "black on white");
+    await page.pdf({ path: join(SHOTS, "timetable-print.pdf"), format: "A4", landscape: true });
+    await page.emulateMedia({ media: "screen" });
+  });
+
   it("switches to another time zone and back", async () => {
     const { page, context } = b;
     await page.goto(`${BASE}/conferences/pycon-us-2012/timetable?day=2012-03-09`);

@@ -3,8 +3,10 @@
 //!
 //! The zone comes from `?tz=` (the form on each page sends it) or else from
 //! the cookie that a `?tz=` sets, so it follows the visitor from page to
-//! page without riding in every link. `?tz=` empty, or the conference's own
-//! zone, goes back to conference time and clears the cookie. An unknown
+//! page without riding in every link. `?tz=` empty goes back to conference
+//! time and clears the cookie; a zone equal to the conference's shows
+//! nothing more there, but is remembered for other conferences (a visitor
+//! from Los Angeles is still one at a Berlin conference). An unknown
 //! zone in the URL is a 400 naming `tz` (a typo must not silently show the
 //! wrong times); an unknown zone in the cookie (a zone that left the tz
 //! database, a hand-edited cookie) is ignored, as if there were none.

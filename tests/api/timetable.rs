@@ -362,3 +362,32 @@ fn the_lists_one_star_form_stars_and_marks_conflicts() {
         .text()
         .contains("name=\"star\" value=\"a\""));
 }
+
+#[test]
+fn a_talk_page_has_everything_and_a_map_when_the_venue_has_a_point() {
+    let app = spawn_app();
+    let mut d = doc(
+        "geo",
+        "Europe/Berlin",
+        &[("a", "2030-06-01T10:00", "2030-06-01T11:00")],
+    );
+    d["conference"]["geo"] = serde_json::json!({"lat": 52.52, "lon": 13.405});
+    d["sessions"][0]["kind"] = "workshop".into();
+    d["sessions"][0]["links"] =
+        serde_json::json!([{"title": "Slides", "url": "https://example.com/s.pdf"}]);
+    assert_eq!(app.put_schedule(&d).status, 201);
+    let html = app.get("/conferences/geo/sessions/a").text();
+    assert!(html.contains("by Someone"));
+    assert!(html.contains("10:00am to 11:00am, Saturday 1st June"));
+    assert!(html.contains("In Hall, Venue · <a class=\"map\" href=\"https://www.openstreetmap.org/?mlat=52.52&amp;mlon=13.405#map=17/52.52/13.405\""));
+    assert!(html.contains("<span class=\"badge kind\">workshop</span>"));
+    assert!(html.contains(">Slides</a>"));
+    assert!(html.contains("href=\"/conferences/geo/sessions/a.ics\" download>Download .ics</a>"));
+    assert!(html.contains("https://calendar.google.com/calendar/render?action=TEMPLATE&amp;dates=20300601T080000Z/20300601T090000Z&amp;text=Talk+a"));
+    assert!(html.contains("value=\"star\""));
+    // Without geo, no map link.
+    let plain = app
+        .get("/conferences/pycon-us-2012/sessions/dismantling-jinja")
+        .text();
+    assert!(!plain.contains("class=\"map\""));
+}

@@ -15,3 +15,18 @@ document.querySelectorAll("button[data-copy]").forEach((button) => {
     setTimeout(() => { button.textContent = label; }, 2000);
   });
 });
+
+// "Use this device's zone": fills the time-zone form with the browser's
+// own IANA zone. Without JavaScript the field is typed in.
+const here = document.getElementById("tz-here");
+const tzField = document.getElementById("tz");
+if (here && tzField && window.Intl) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    here.hidden = false;
+    here.addEventListener("click", () => {
+      tzField.value = zone;
+      tzField.form.submit();
+    });
+  }
+}

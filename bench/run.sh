@@ -183,6 +183,17 @@ for doc in xml json; do
     row "schedule.$doc cold render after a change, TTFB" "$(cold_ttfb "$base" "$u" "$cold_reps") ms" "median of $cold_reps; $main_n sessions, $((bytes / 1024)) KB"
     row "schedule.$doc cached, gzip" "$(rps "$u" "Accept-Encoding: gzip") req/s" ""
 done
+# The attendee's pages (issue 16): HTML weight and server time of the
+# list (every session) and of one day's timetable. The browser's render
+# time is measured by scripts/e2e (target/screenshots/figures.json).
+for page in "conferences/bench-conf" "conferences/bench-conf/timetable?day=$first_day"; do
+    u="$base/$page"
+    bytes=$(curl -s "$u" | wc -c)
+    gz=$(curl -s -H 'Accept-Encoding: gzip' "$u" | wc -c)
+    ms=$(for _ in $(seq "$cold_reps"); do curl -s -o /dev/null -w '%{time_total}\n' "$u"; done | awk '{print $1 * 1000}' | median)
+    row "page /$page" "$((bytes / 1024)) KB" "gzip $((gz / 1024)) KB; full response $ms ms (median of $cold_reps)"
+    row "page /$page, rate" "$(rps "$u") req/s" ""
+done
 stop_server
 
 # Cold whole-feed render at each size.

@@ -7,8 +7,9 @@
 //! - [`startup`]: builds the [`startup::Application`] from [`config::Settings`]:
 //!   opens the store, seeds it from `data/`, binds, serves.
 //! - [`http`]: routes and handlers. Where a page is: `http/pages/`, one file
-//!   per page (`index`, `conference`, `session`, `agenda`, `changes`) and one for the
-//!   forms. Where feeds are served and cached: `http/feeds/` (the endpoints,
+//!   per page (`index`, `conference`, `timetable`, `now`, `session`,
+//!   `agenda`, `changes`), one for the forms and one for the visitor's
+//!   time zone. Where feeds are served and cached: `http/feeds/` (the endpoints,
 //!   the cache of renderings, ETags and compressed variants, conditional
 //!   requests); the schedule exports (`exports`) are served through the
 //!   same cache, and so are the changes' Atom feeds (`changes`, which
@@ -26,8 +27,9 @@
 //!   the local-time rules around daylight saving ([`domain::localtime`]),
 //!   the schedule document and its validation, agendas (tokens, names,
 //!   conflicts, starring), what counts as a change worth telling
-//!   ([`domain::changes`]), the records the store returns, and every public
-//!   URL ([`domain::urls`]). Start here to learn what confcal accepts.
+//!   ([`domain::changes`]), the records the store returns, every public
+//!   URL ([`domain::urls`]), and the timetable's grid layout
+//!   ([`domain::timetable`]). Start here to learn what confcal accepts.
 //! - [`store`]: all SQL: migrations, queries, the search index (each
 //!   conference's words apart), the schedule sync that keeps
 //!   `sequence`/`last_modified`/`version` honest and writes the change

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod localtime;
 pub mod records;
 pub mod schedule;
+pub mod timetable;
 pub mod urls;
 
 pub use feed_options::FeedOptions;

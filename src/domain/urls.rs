@@ -55,6 +55,18 @@ impl Links<'_> {
         format!("{}/conferences/{slug}{mark}{query}", self.0)
     }
 
+    /// The conference's timetable (one day's grid), with its filters.
+    pub fn timetable(self, slug: &ConferenceSlug, query: &str) -> String {
+        let (mark, query) = q(query);
+        format!("{}/conferences/{slug}/timetable{mark}{query}", self.0)
+    }
+
+    /// What is on now and next at the conference.
+    pub fn now(self, slug: &ConferenceSlug, query: &str) -> String {
+        let (mark, query) = q(query);
+        format!("{}/conferences/{slug}/now{mark}{query}", self.0)
+    }
+
     /// The conference's feed, with its filters and feed options.
     pub fn conference_feed(self, slug: &ConferenceSlug, query: &str) -> String {
         let (mark, query) = q(query);
@@ -227,6 +239,11 @@ mod tests {
             abs.session_feed(&c, &s, "alarm=10"),
             "https://cal.example/conferences/pycon-us-2012/sessions/talk-1.ics?alarm=10"
         );
+        assert_eq!(
+            LOCAL.timetable(&c, "day=2012-03-09"),
+            "/conferences/pycon-us-2012/timetable?day=2012-03-09"
+        );
+        assert_eq!(LOCAL.now(&c, ""), "/conferences/pycon-us-2012/now");
         assert_eq!(abs.short_feed("abc"), "https://cal.example/feeds/abc.ics");
         assert_eq!(
             abs.api_sessions(&c),

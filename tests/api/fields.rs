@@ -244,14 +244,14 @@ fn kind_filters_everywhere() {
     assert_eq!(r.status, 200, "{}", r.text());
     let html = r.text();
     for id in ["opening", "jinja", "untyped"] {
-        assert!(html.contains(&format!("data-session=\"{id}\"")), "{id}");
+        assert!(html.contains(&format!("id=\"s-{id}\"")), "{id}");
     }
-    assert!(!html.contains("data-session=\"coffee\""));
+    assert!(!html.contains("id=\"s-coffee\""));
     assert!(html.contains("Hiding: break"));
     let r = app.get("/conferences/fields?kind=keynote");
     let html = r.text();
-    assert!(html.contains("data-session=\"opening\""));
-    assert!(!html.contains("data-session=\"jinja\""));
+    assert!(html.contains("id=\"s-opening\""));
+    assert!(!html.contains("id=\"s-jinja\""));
     assert!(html.contains("<span class=\"badge kind\">keynote</span>"));
     assert!(
         html.contains("<option value=\"keynote\" selected>"),
@@ -307,8 +307,11 @@ fn links_in_description_pages_and_api() {
         "{html}"
     );
     assert!(html.contains("slides.pdf"));
+    // The light list leaves links (like abstracts) to the talk page it
+    // links to.
     let html = app.get("/conferences/fields").text();
-    assert!(html.contains(">Slides</a>"));
+    assert!(!html.contains(">Slides</a>"));
+    assert!(html.contains("href=\"/conferences/fields/sessions/"));
 }
 
 /// LOCATION is room, venue, address; GEO and Apple's structured location

@@ -30,6 +30,7 @@ mod sources;
 mod stalled;
 mod subscribe;
 mod support;
+mod timetable;
 #[path = "../support/vtimezone_reader.rs"]
 #[allow(dead_code)]
 mod vtimezone_reader;

@@ -70,7 +70,7 @@ function watch(page, problems) {
 }
 
 const sessionIds = (page) =>
-  page.$$eval("[data-session]", (els) => els.map((e) => e.dataset.session));
+  page.$$eval('main [id^="s-"]', (els) => els.map((e) => e.id.slice(2)));
 
 /// UIDs of a calendar's events (content lines unfolded first).
 function uids(ics) {
@@ -96,7 +96,7 @@ async function apiIds(query) {
 }
 
 async function star(page, id) {
-  const card = page.locator(`article[data-session="${id}"]`);
+  const card = page.locator(`#s-${id}`);
   await Promise.all([page.waitForNavigation(), card.getByRole("button", { name: "☆ Star" }).click()]);
   await assert.doesNotReject(
     card.getByRole("button", { name: /Starred/ }).waitFor({ timeout: 5000 }),
@@ -128,8 +128,9 @@ describe("sessions, subscribe, download, star, agenda (with JavaScript)", () => 
     assert.match(await page.locator("h1").textContent(), /matching your filters/);
     const current = await page.locator("#current-filters li").allTextContents();
     assert.deepEqual(current.map((t) => t.replace("×", "").trim()), ["Day: Sunday 11th March", "Room: B"]);
-    const when = await page.locator('article[data-session="sun-morning"] .when').textContent();
-    assert.equal(when, "9:00am to 10:00am, Sunday 11th March");
+    const when = await page.locator("#s-sun-morning p").first().textContent();
+    assert.equal(when, "9:00am to 10:00am · B · by Donald Knuth");
+    assert.deepEqual(await page.locator(".listday h3").allTextContents(), ["Sunday 11th March"]);
     // JavaScript shows the copy button (it is hidden without).
     assert.ok(await page.getByRole("button", { name: "Copy" }).isVisible());
     await page.screenshot({ path: join(SHOTS, "sessions-filtered.png"), fullPage: true });
@@ -153,9 +154,12 @@ describe("sessions, subscribe, download, star, agenda (with JavaScript)", () => 
     assert.deepEqual(uids(feed.body), expected.map((id) => `${id}.dst-lab@${HOST}`).sort());
   });
 
-  it("downloads one talk's .ics", async () => {
+  it("downloads one talk's .ics from its page", async () => {
     const { page } = b;
-    const card = page.locator('article[data-session="sun-morning"]');
+    const list = page.url();
+    await Promise.all([page.waitForNavigation(), page.locator("#s-sun-morning h4 a").click()]);
+    assert.equal(page.url(), `${BASE}/conferences/dst-lab/sessions/sun-morning`);
+    const card = page.locator("#s-sun-morning");
     const [download] = await Promise.all([
       page.waitForEvent("download"),
       card.getByRole("link", { name: "Download .ics" }).click(),
@@ -172,6 +176,7 @@ describe("sessions, subscribe, download, star, agenda (with JavaScript)", () => 
       ),
       google,
     );
+    await page.goto(list);
   });
 
   it("stars two talks from the page", async () => {

@@ -94,6 +94,13 @@ pub(super) async fn agenda(
         .await
         .map_err(|e| PageError::from(e).private())?;
     let csrf = csrf(&req, &state)?;
+    let zone = super::zone::choice(&req, &state).map_err(PageError::private)?;
+    // The form names one zone: the first conference's (an agenda mostly
+    // holds one); each talk still shows its own conference's time.
+    let home = view
+        .sessions
+        .first()
+        .map_or(chrono_tz::UTC, |(c, _)| view.conferences[c].conference.tz);
 
     let mut overlaps: HashMap<(&str, &str), Vec<String>> = HashMap::new();
     let found = conflicts(&view);
@@ -112,6 +119,7 @@ pub(super) async fn agenda(
         let date = s.data.start.with_timezone(&tz).date_naive();
         let label = format!("{} {}", day_label(date), date.year());
         let mut card = SessionCard::new(s, conf, &state.site, true);
+        card.show_zone(zone.zone.filter(|z| *z != tz));
         card.conflicts = overlaps
             .remove(&(slug.as_str(), s.data.id.as_str()))
             .unwrap_or_default();
@@ -135,8 +143,9 @@ pub(super) async fn agenda(
         .unwrap_or_else(|| DEFAULT_NAME.to_owned());
     let manage_path = LOCAL.agenda(&t);
     // The reminder form sends an empty `alarm` for none: tidy the URL.
-    let query = drop_empty(req.query_string());
-    if query != req.query_string() {
+    let raw = super::zone::without_keys(req.query_string(), &["tz"]);
+    let query = drop_empty(&raw);
+    if query != raw {
         return Ok(
             security::see_other(&with_query(&manage_path, &query), Privacy::Agenda).finish(),
         );
@@ -154,10 +163,17 @@ pub(super) async fn agenda(
     .await
     .map_err(PageError::private)?;
     let page = AgendaPage {
-        layout: Layout::new(name.clone()).with_atom(
-            LOCAL.agenda_changes(&t, ChangesFormat::Atom),
-            format!("Changes to {name}"),
-        ),
+        layout: Layout::new(name.clone())
+            .with_zone(super::zone::ZoneForm::new(
+                &manage_path,
+                &query,
+                home,
+                zone.beside(home),
+            ))
+            .with_atom(
+                LOCAL.agenda_changes(&t, ChangesFormat::Atom),
+                format!("Changes to {name}"),
+            ),
         count_label: format!("{} starred", plural(view.sessions.len(), "session")),
         conflicts: found.len(),
         days,
@@ -176,5 +192,11 @@ pub(super) async fn agenda(
         delete_action: LOCAL.agenda_form(&t, AgendaForm::Delete),
         name,
     };
-    Ok(html(render(&page)?, &csrf, &state, Privacy::Agenda))
+    Ok(super::html_with(
+        render(&page)?,
+        &csrf,
+        &state,
+        Privacy::Agenda,
+        zone.cookie,
+    ))
 }

@@ -68,10 +68,36 @@ pub static JS: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The timetable's placements: the page's CSP allows no inline style, so
+/// every row, column and span a grid can use is a class here (`.r12`
+/// starts at grid row 12, `.h8` spans 8 rows, `.c3` starts at grid
+/// column 3, `.w2` spans 2), generated once from the layout's limits.
+pub static GRID: LazyLock<Asset> = LazyLock::new(|| {
+    use crate::domain::timetable::{MAX_COLUMNS, MAX_ROWS};
+    use std::fmt::Write;
+    let mut css = String::from("/* confcal timetable placements (generated) */\n");
+    // Row 1 is the rooms' header; the time column is grid column 1.
+    for n in 1..=MAX_ROWS + 1 {
+        let _ = write!(
+            css,
+            ".r{n}{{grid-row-start:{n}}}.h{n}{{grid-row-end:span {n}}}"
+        );
+    }
+    css.push('\n');
+    for n in 1..=MAX_COLUMNS + 1 {
+        let _ = write!(
+            css,
+            ".c{n}{{grid-column-start:{n}}}.w{n}{{grid-column-end:span {n}}}"
+        );
+    }
+    css.push('\n');
+    Asset::new("grid", "css", "text/css; charset=utf-8", css.leak())
+});
+
 /// `GET /assets/{file}`: only the current hashed names exist.
 pub async fn serve(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
     let wanted = LOCAL.asset(&*file);
-    let Some(asset) = [&*CSS, &*JS].into_iter().find(|a| a.path == wanted) else {
+    let Some(asset) = [&*CSS, &*JS, &*GRID].into_iter().find(|a| a.path == wanted) else {
         return HttpResponse::NotFound()
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .content_type("text/plain; charset=utf-8")

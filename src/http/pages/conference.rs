@@ -9,7 +9,8 @@ use askama::Template;
 use super::security::Privacy;
 use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{day_label, SessionCard};
-use super::{csrf, drop_empty, html, plural, render, starred, Layout, PageError};
+use super::zone::{self, ZoneForm};
+use super::{csrf, drop_empty, html_with, plural, render_off, starred, Layout, PageError, Views};
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
 use crate::domain::urls::{with_query, ChangesFormat, LOCAL};
@@ -17,16 +18,97 @@ use crate::domain::{FeedOptions, SessionFilter, Status};
 use crate::http::extract::ConferencePath;
 use crate::http::AppState;
 use crate::ical::calendars::calendar_name;
+use crate::store::Facets;
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
+pub(super) struct ListDay {
+    pub label: String,
+    pub sessions: Vec<SessionCard>,
 }
 
-struct CurrentFilter {
-    label: String,
-    remove: String,
+pub(super) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub(super) struct CurrentFilter {
+    pub label: String,
+    pub remove: String,
+}
+
+/// The filter form and the filters in force, shared by the list and the
+/// timetable (`_filters.html`): the form is a GET to the page it is on.
+pub(super) struct FilterPanel {
+    pub path: String,
+    pub days: Vec<Choice>,
+    pub rooms: Vec<Choice>,
+    pub kinds: Vec<Choice>,
+    /// Feed options the filter form carries along (`alarm`, `compact`), so
+    /// that changing a filter keeps the reminder chosen for the feed.
+    pub options: Vec<(&'static str, String)>,
+    pub speaker: String,
+    pub track: String,
+    pub q: String,
+    pub current: Vec<CurrentFilter>,
+    /// The page without filters (feed options kept).
+    pub clear: String,
+    /// The day select offers "Any day" (the list; a timetable is one day).
+    pub any_day: bool,
+}
+
+impl FilterPanel {
+    pub fn new(
+        filter: &SessionFilter,
+        facets: &Facets,
+        options: &FeedOptions,
+        path: &str,
+        any_day: bool,
+    ) -> Self {
+        let options_query = options.canonical();
+        FilterPanel {
+            path: path.to_owned(),
+            days: facets
+                .days
+                .iter()
+                .map(|d| Choice {
+                    value: d.to_string(),
+                    label: day_label(*d),
+                    selected: filter.days == [*d],
+                })
+                .collect(),
+            kinds: facets
+                .kinds
+                .iter()
+                .map(|k| Choice {
+                    value: k.clone(),
+                    label: k.clone(),
+                    selected: filter.kinds == [k.clone()],
+                })
+                .collect(),
+            options: [
+                ("alarm", options.alarm.map(|n| n.to_string())),
+                ("compact", options.compact.then(|| "1".to_owned())),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect(),
+            rooms: facets
+                .rooms
+                .iter()
+                .map(|r| Choice {
+                    value: r.clone(),
+                    label: r.clone(),
+                    selected: matches!(&filter.rooms[..], [one] if one.eq_ignore_ascii_case(r)),
+                })
+                .collect(),
+            speaker: single(&filter.speakers),
+            track: single(&filter.tracks),
+            q: single(&filter.q),
+            current: current_filters(filter, path, &options_query),
+            clear: with_query(path, &options_query),
+            any_day,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -43,24 +125,15 @@ struct ConferencePage {
     source_note: Option<String>,
     /// The page of its recent changes.
     changes: String,
-    path: String,
-    days: Vec<Choice>,
-    rooms: Vec<Choice>,
-    kinds: Vec<Choice>,
-    /// Feed options the filter form carries along (`alarm`, `compact`), so
-    /// that changing a filter keeps the reminder chosen for the feed.
-    options: Vec<(&'static str, String)>,
-    speaker: String,
-    track: String,
-    q: String,
-    current: Vec<CurrentFilter>,
-    /// The page without filters (feed options kept).
-    clear: String,
+    views: Views,
+    filters: FilterPanel,
     sub_heading: &'static str,
     sub_intro: &'static str,
     sub: Subscribe,
     count_label: String,
-    sessions: Vec<SessionCard>,
+    /// The sessions under their local day's heading.
+    days: Vec<ListDay>,
+    conference: String,
     csrf: String,
     back: String,
     star_action: String,
@@ -68,7 +141,7 @@ struct ConferencePage {
 
 /// "Day: Friday 9th March", each with the link that removes it (and keeps
 /// the feed options, `options` being their canonical query).
-fn current_filters(f: &SessionFilter, path: &str, options: &str) -> Vec<CurrentFilter> {
+pub(super) fn current_filters(f: &SessionFilter, path: &str, options: &str) -> Vec<CurrentFilter> {
     let mut out = Vec::new();
     let mut push = |label: String, without: SessionFilter| {
         out.push(CurrentFilter {
@@ -101,6 +174,25 @@ fn current_filters(f: &SessionFilter, path: &str, options: &str) -> Vec<CurrentF
     out
 }
 
+/// Cards (in start order) under their local days.
+fn by_day(cards: Vec<SessionCard>) -> Vec<ListDay> {
+    let mut days: Vec<(chrono::NaiveDate, ListDay)> = Vec::new();
+    for card in cards {
+        let d = card.start.with_timezone(&card.tz).date_naive();
+        match days.last_mut() {
+            Some((last, day)) if *last == d => day.sessions.push(card),
+            _ => days.push((
+                d,
+                ListDay {
+                    label: day_label(d),
+                    sessions: vec![card],
+                },
+            )),
+        }
+    }
+    days.into_iter().map(|(_, d)| d).collect()
+}
+
 fn single(values: &[String]) -> String {
     match values {
         [one] => one.clone(),
@@ -115,7 +207,9 @@ pub(super) async fn conference(
 ) -> Result<HttpResponse, PageError> {
     let ConferencePath(slug) = ConferencePath::of(&req)?;
     let page_path = LOCAL.conference(&slug, "");
-    let query = drop_empty(req.query_string());
+    let zone = zone::choice(&req, &state)?;
+    let raw = zone::without_keys(req.query_string(), &["tz"]);
+    let query = drop_empty(&raw);
     // The feed options are not filters, but the page takes them to hand on
     // to the feed URL it offers (the subscribe panel's reminder choice).
     let parsed = SessionFilter::from_page_query(&query)
@@ -133,7 +227,7 @@ pub(super) async fn conference(
     // what it shows (and bookmarks) is the feed's own filter.
     let options_query = options.canonical();
     let canonical = join_query(&filter.canonical(), &options_query);
-    if query != req.query_string() {
+    if query != raw {
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, with_query(&page_path, &canonical)))
             .finish());
@@ -148,11 +242,15 @@ pub(super) async fn conference(
     let csrf = csrf(&req, &state)?;
     let c = &conf.conference;
 
+    let mine = zone.beside(c.tz);
     let cards: Vec<SessionCard> = sessions
         .iter()
         .map(|s| {
             let key = (c.slug.to_string(), s.data.id.to_string());
-            SessionCard::new(s, &conf, &state.site, stars.contains(&key))
+            let mut card = SessionCard::new(s, &conf, &state.site, stars.contains(&key));
+            card.conflicts = stars.conflicts_of(&key);
+            card.show_zone(mine);
+            card
         })
         .collect();
     let cancelled = sessions
@@ -191,51 +289,11 @@ pub(super) async fn conference(
         name: c.name.clone(),
         venue: c.venue.clone(),
         address: c.address.clone(),
-        map: c.geo.map(|g| {
-            let (lat, lon) = (g.lat(), g.lon());
-            format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}")
-        }),
+        map: c.geo.map(super::view::map_link),
         tz: c.tz.name(),
         source_note: source.and_then(|r| crate::follow::page_note(&r, c.tz)),
-        days: facets
-            .days
-            .iter()
-            .map(|d| Choice {
-                value: d.to_string(),
-                label: day_label(*d),
-                selected: filter.days == [*d],
-            })
-            .collect(),
-        kinds: facets
-            .kinds
-            .iter()
-            .map(|k| Choice {
-                value: k.clone(),
-                label: k.clone(),
-                selected: filter.kinds == [k.clone()],
-            })
-            .collect(),
-        options: [
-            ("alarm", options.alarm.map(|n| n.to_string())),
-            ("compact", options.compact.then(|| "1".to_owned())),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| Some((k, v?)))
-        .collect(),
-        rooms: facets
-            .rooms
-            .iter()
-            .map(|r| Choice {
-                value: r.clone(),
-                label: r.clone(),
-                selected: matches!(&filter.rooms[..], [one] if one.eq_ignore_ascii_case(r)),
-            })
-            .collect(),
-        speaker: single(&filter.speakers),
-        track: single(&filter.tracks),
-        q: single(&filter.q),
-        current: current_filters(&filter, &page_path, &options_query),
-        clear: with_query(&page_path, &options_query),
+        views: Views::new(&c.slug, &canonical, "list"),
+        filters: FilterPanel::new(&filter, &facets, &options, &page_path, true),
         sub_heading: if filter.is_empty() {
             "Subscribe to every session"
         } else {
@@ -245,11 +303,23 @@ pub(super) async fn conference(
                     cancellations included. Calendar:",
         sub,
         count_label,
-        sessions: cards,
+        days: by_day(cards),
         csrf: csrf.token.clone(),
         back: with_query(&page_path, &canonical),
         star_action: LOCAL.star(),
-        path: page_path,
+        conference: c.slug.to_string(),
     };
-    Ok(html(render(&page)?, &csrf, &state, Privacy::Public))
+    let page = ConferencePage {
+        layout: page
+            .layout
+            .with_zone(ZoneForm::new(&page_path, &canonical, c.tz, mine)),
+        ..page
+    };
+    Ok(html_with(
+        render_off(page).await?,
+        &csrf,
+        &state,
+        Privacy::Public,
+        zone.cookie,
+    ))
 }

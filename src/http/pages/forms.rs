@@ -99,9 +99,17 @@ async fn read_checked_form(
     Ok(fields)
 }
 
-/// Which session a star form names, and whether to star or unstar it.
+/// Which session a star form names, and whether to star or unstar it:
+/// `action=star|unstar&session=ID` (a talk's own form), or
+/// `star=ID`/`unstar=ID` (the button pressed in a list's one shared form,
+/// which keeps a 1,000-talk page from carrying 1,000 forms).
 fn star_target(form: &Fields) -> Result<(ConferenceSlug, SessionId, bool), PageError> {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    for (key, starred) in [("star", true), ("unstar", false)] {
+        if let Some(id) = form.get(key).filter(|_| !form.contains_key("action")) {
+            return Ok((conf_slug(get("conference"))?, session_id(id)?, starred));
+        }
+    }
     let starred = match get("action") {
         "star" => true,
         "unstar" => false,

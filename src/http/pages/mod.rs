@@ -9,6 +9,10 @@
 //! - [`changes`]: `GET /conferences/{conf}/changes` and
 //!   `GET /agendas/{token}/changes`, what changed (the Atom feeds of the
 //!   same are [`crate::http::changes`])
+//! - [`timetable`]: `GET /conferences/{conf}/timetable?day=…` (and the
+//!   list's filters), one local day as a grid of rooms and times
+//! - [`now`]: `GET /conferences/{conf}/now`, what is on now and next
+//! - [`zone`]: "my time zone", `?tz=` and its cookie, on every page with times
 //! - [`agenda`]: `GET /agendas` (sends the browser to the agenda its
 //!   cookie names) and `GET /agendas/{token}`, the agenda page
 //! - [`forms`]: the POSTs: `/agendas/star` (star/unstar from any page,
@@ -36,12 +40,15 @@ pub mod conference;
 pub mod error;
 pub mod forms;
 pub mod index;
+pub mod now;
 pub mod security;
 pub mod session;
 pub mod subscribe;
+pub mod timetable;
 pub mod view;
+pub mod zone;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -63,6 +70,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/conferences/{conf}/changes",
             web::get().to(changes::conference_changes),
         )
+        .route(
+            "/conferences/{conf}/timetable",
+            web::get().to(timetable::timetable),
+        )
+        .route("/conferences/{conf}/now", web::get().to(now::now))
         // No dot in `{id}`: `/conferences/x/sessions/y.ics` is the feed's.
         .route(
             "/conferences/{conf}/sessions/{id:[^/.]+}",
@@ -88,6 +100,10 @@ struct Layout {
     title: String,
     css: &'static str,
     js: &'static str,
+    /// The timetable's own stylesheet (its grid placements).
+    grid_css: Option<&'static str>,
+    /// The time-zone form, on pages that show times.
+    zone: Option<zone::ZoneForm>,
     /// An Atom feed of the page's changes, offered in the head as
     /// `<link rel="alternate">` (feed readers find it there): its address
     /// and title.
@@ -106,7 +122,14 @@ impl Layout {
             css: &assets::CSS.path,
             js: &assets::JS.path,
             atom: None,
+            grid_css: None,
+            zone: None,
         }
+    }
+
+    fn with_zone(mut self, form: zone::ZoneForm) -> Self {
+        self.zone = Some(form);
+        self
     }
 
     fn with_atom(mut self, href: String, title: String) -> Self {
@@ -115,9 +138,40 @@ impl Layout {
     }
 }
 
+/// A conference's views, each keeping the filters: the list, the
+/// timetable, now and next.
+struct Views {
+    list: String,
+    timetable: String,
+    now: String,
+    /// Which one this page is: `list`, `timetable` or `now`.
+    current: &'static str,
+}
+
+impl Views {
+    fn new(slug: &crate::domain::ConferenceSlug, filters: &str, current: &'static str) -> Self {
+        use crate::domain::urls::LOCAL;
+        Views {
+            list: LOCAL.conference(slug, filters),
+            timetable: LOCAL.timetable(slug, filters),
+            now: LOCAL.now(slug, ""),
+            current,
+        }
+    }
+}
+
 fn render(t: &impl Template) -> Result<String, PageError> {
     t.render()
         .map_err(|e| HttpError::internal_in("template", e).into())
+}
+
+/// [`render`] on the blocking pool, for the pages whose size grows with
+/// the conference (the list, the timetable): rendering 1,000 talks is CPU
+/// time an async worker would otherwise spend not serving anyone else.
+async fn render_off<T: Template + Send + 'static>(t: T) -> Result<String, PageError> {
+    web::block(move || render(&t))
+        .await
+        .map_err(|e| PageError::from(HttpError::from(e)))?
 }
 
 fn csrf(req: &HttpRequest, state: &AppState) -> Result<Csrf, PageError> {
@@ -127,9 +181,23 @@ fn csrf(req: &HttpRequest, state: &AppState) -> Result<Csrf, PageError> {
 /// A 200 HTML page with the security headers, setting the CSRF cookie when
 /// the visitor had none.
 fn html(body: String, csrf: &Csrf, state: &AppState, privacy: Privacy) -> HttpResponse {
+    html_with(body, csrf, state, privacy, None)
+}
+
+/// [`html`], also setting the time-zone cookie a `?tz=` chose.
+fn html_with(
+    body: String,
+    csrf: &Csrf,
+    state: &AppState,
+    privacy: Privacy,
+    zone_cookie: Option<String>,
+) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     security::html_headers(&mut res, privacy);
     if let Some(c) = csrf.set_cookie(state) {
+        res.append_header((header::SET_COOKIE, c));
+    }
+    if let Some(c) = zone_cookie {
         res.append_header((header::SET_COOKIE, c));
     }
     res.content_type("text/html; charset=utf-8").body(body)
@@ -148,22 +216,53 @@ where
         .map_err(|e| HttpError::from(e).into())
 }
 
-/// Sessions starred in the browser's agenda, as (conference, id).
-async fn starred(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<HashSet<(String, String)>, PageError> {
+/// The browser's agenda as the conference pages mark it: which sessions
+/// are starred, and which starred ones overlap another (with the titles
+/// they overlap), by (conference, id).
+#[derive(Default)]
+struct Stars {
+    set: HashSet<(String, String)>,
+    conflicts: HashMap<(String, String), Vec<String>>,
+}
+
+impl Stars {
+    fn contains(&self, key: &(String, String)) -> bool {
+        self.set.contains(key)
+    }
+
+    /// Titles of the starred sessions overlapping this starred one.
+    fn conflicts_of(&self, key: &(String, String)) -> Vec<String> {
+        self.conflicts.get(key).cloned().unwrap_or_default()
+    }
+}
+
+/// The browser's agenda (see [`Stars`]); none without its cookie.
+async fn starred(req: &HttpRequest, state: &AppState) -> Result<Stars, PageError> {
     let Some(t) = security::agenda_token(req, state) else {
-        return Ok(HashSet::new());
+        return Ok(Stars::default());
     };
     let hash = t.hash();
     match store(state, move |s| s.agenda(&hash)).await? {
-        Ok(view) => Ok(view
-            .sessions
-            .iter()
-            .map(|(c, s)| (c.clone(), s.data.id.to_string()))
-            .collect()),
-        Err(StoreError::AgendaNotFound) => Ok(HashSet::new()),
+        Ok(view) => {
+            let mut conflicts: HashMap<(String, String), Vec<String>> = HashMap::new();
+            for c in crate::domain::agenda::conflicts(&view) {
+                for (me, other) in [(&c.a, &c.b), (&c.b, &c.a)] {
+                    conflicts
+                        .entry((me.conference.to_owned(), me.id.to_owned()))
+                        .or_default()
+                        .push(format!("“{}”", other.title));
+                }
+            }
+            Ok(Stars {
+                set: view
+                    .sessions
+                    .iter()
+                    .map(|(c, s)| (c.clone(), s.data.id.to_string()))
+                    .collect(),
+                conflicts,
+            })
+        }
+        Err(StoreError::AgendaNotFound) => Ok(Stars::default()),
         Err(e) => Err(e.into()),
     }
 }

@@ -57,6 +57,18 @@ pub fn when(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
     }
 }
 
+/// See [`SessionCard::when_short`].
+pub fn when_short(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
+    let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
+    if start == end {
+        clock(s)
+    } else if s.date_naive() == e.date_naive() {
+        format!("{} to {}", clock(s), clock(e))
+    } else {
+        when(start, end, tz)
+    }
+}
+
 /// A paragraph, or a list made of consecutive "• " lines.
 pub struct Block {
     pub list: bool,
@@ -144,7 +156,19 @@ pub struct SessionCard {
     /// Slides, video, code: validated http(s) URLs.
     pub links: Vec<Link>,
     pub when: String,
+    /// [`when`] without the day, for a list under a day's heading ("2:00pm
+    /// to 2:40pm"; a session past midnight keeps both days).
+    pub when_short: String,
+    /// The same times in the visitor's zone, with its name, when the
+    /// visitor chose one other than the conference's (see [`super::zone`]).
+    pub when_mine: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub tz: Tz,
+    pub room: Option<String>,
     pub location: Option<String>,
+    /// The venue on OpenStreetMap, when the conference has `geo`.
+    pub map: Option<String>,
     pub cancelled: bool,
     /// Local path of the single-talk `.ics`.
     pub ics: String,
@@ -189,6 +213,13 @@ impl SessionCard {
                 .cloned()
                 .collect(),
             when: when(d.start, d.end, c.tz),
+            when_short: when_short(d.start, d.end, c.tz),
+            when_mine: None,
+            start: d.start,
+            end: d.end,
+            tz: c.tz,
+            room: d.room.clone(),
+            map: c.geo.map(map_link),
             google: google_event(&d.title, d.start, d.end, &details, loc.as_deref(), c.tz),
             location: loc,
             cancelled: s.status == Status::Cancelled,
@@ -197,6 +228,30 @@ impl SessionCard {
             conflicts: Vec::new(),
         }
     }
+
+    /// Adds the times in `mine` (none: conference time only).
+    pub fn show_zone(&mut self, mine: Option<Tz>) {
+        self.when_mine = mine
+            .filter(|z| *z != self.tz)
+            .map(|z| when_in(self.start, self.end, z));
+    }
+}
+
+/// An OpenStreetMap link to a point.
+pub fn map_link(g: crate::domain::Geo) -> String {
+    let (lat, lon) = (g.lat(), g.lon());
+    format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}")
+}
+
+/// [`when`] in a visitor's zone, naming it: "11:00pm to 11:40pm, Friday
+/// 9th March (Europe/Berlin)".
+pub fn when_in(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz) -> String {
+    format!("{} ({})", when(start, end, tz), tz.name())
+}
+
+/// "2:00pm" in `tz`: the timetable's and now-and-next's short times.
+pub fn clock_in(t: DateTime<Utc>, tz: Tz) -> String {
+    clock(t.with_timezone(&tz))
 }
 
 #[cfg(test)]
@@ -229,6 +284,25 @@ mod tests {
         ] {
             assert_eq!(ordinal(n), o);
         }
+    }
+
+    #[test]
+    fn times_in_the_visitors_zone() {
+        let tz: Tz = "America/Los_Angeles".parse().unwrap();
+        let s = Utc.with_ymd_and_hms(2012, 3, 9, 22, 0, 0).unwrap();
+        let e = Utc.with_ymd_and_hms(2012, 3, 9, 22, 40, 0).unwrap();
+        assert_eq!(
+            when_in(s, e, chrono_tz::Europe::Berlin),
+            "11:00pm to 11:40pm, Friday 9th March (Europe/Berlin)"
+        );
+        // Tokyo is already on Saturday; the day follows the zone.
+        assert_eq!(
+            when_in(s, e, chrono_tz::Asia::Tokyo),
+            "7:00am to 7:40am, Saturday 10th March (Asia/Tokyo)"
+        );
+        // Kolkata's half hour.
+        assert_eq!(clock_in(s, chrono_tz::Asia::Kolkata), "3:30am");
+        assert_eq!(clock_in(s, tz), "2:00pm");
     }
 
     #[test]

@@ -548,6 +548,11 @@ def check_kill(nginx, replicas):
     note("SIGKILL: writes not acknowledged", f"{len(bad_writes)} {bad_writes[:3]}")
     load.check_fresh("SIGKILL")
     check_same_everywhere(load, replicas, "SIGKILL")
+    errors = [line for line in nginx.error_log().splitlines() if f"127.0.0.1:{victim.port}" in line]
+    cut = sum("while reading response header" in line or "while reading upstream" in line for line in errors)
+    refused = sum("Connection refused" in line for line in errors)
+    note("SIGKILL: requests nginx passed on to another replica",
+         f"{cut} cut by the kill mid-request, {refused} refused while it was down")
     for path in (f"/api/conferences/{CONF}/sessions", f"/conferences/{CONF}/sessions/s020.ics",
                  f"/conferences/{CONF}/schedule.json"):
         answers = {r.n: request(r.port, "GET", path, headers={"Accept-Encoding": "identity"}) for r in replicas}

@@ -223,12 +223,12 @@ fi
 rv() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
 for feedname in whole filtered agenda; do
     case $feedname in
-        whole) label="whole feed, $main_n sessions" ;;
-        filtered) label="filtered feed (one day, one room)" ;;
-        agenda) label="agenda feed, 50 stars" ;;
+        whole) label="whole feed" ;;
+        filtered) label="filtered feed" ;;
+        agenda) label="agenda feed" ;;
     esac
     for via in one nginx; do
-        [ $via = one ] && where="one replica" || where="nginx over 3"
+        [ $via = one ] && where="1 replica" || where="nginx, 3 replicas"
         sq=$(rv "$work/replicas-sqlite" "${feedname}_$via"); pg=$(rv "$work/replicas-pg" "${feedname}_$via")
         if [ -n "$pg" ]; then
             row "PostgreSQL: $label, $where" "$pg req/s" "SQLite $sq req/s, ratio $(awk -v a="$pg" -v b="$sq" 'BEGIN {printf "%.2f", a/b}')"

@@ -237,9 +237,11 @@ class Replica:
     def log_tail(self):
         try:
             with open(os.path.join(self.work, f"replica{self.n}.log"), "rb") as f:
-                return f.read()[-3000:].decode(errors="replace")
+                text = f.read().decode(errors="replace")
         except OSError:
             return ""
+        # A panic's message is at the start of a long backtrace: keep both ends.
+        return text if len(text) <= 4000 else text[:2000] + "\n[...]\n" + text[-2000:]
 
 
 class Nginx:

@@ -329,7 +329,7 @@ def put_session(port, i, title):
                    body={k: v for k, v in session_doc(i, title).items() if k != "id"}, headers=ADMIN)
 
 
-def check_cross_replica(replicas, n_sessions):
+def check_cross_replica(replicas):
     print("== 1. a change through one replica, seen by the others at once", flush=True)
     for writer in replicas:
         before = {r.n: get_feed(r.port) for r in replicas}
@@ -752,7 +752,7 @@ def main():
         require(put.status in (200, 201), f"PUT {CONF} through nginx: {put.status} {put.body[:300]!r}")
 
         token = {}
-        phases = [("1", lambda: token.setdefault("t", check_cross_replica(replicas, n_sessions))),
+        phases = [("1", lambda: token.setdefault("t", check_cross_replica(replicas))),
                   ("2", lambda: check_polling(nginx)),
                   ("3", lambda: check_kill(nginx, replicas))]
         counter = [0]

@@ -494,9 +494,9 @@ class Load:
         check(len(self.etag_state) > 1, f"{label}: the pollers saw only one state; the load checked nothing")
 
 
-def check_polling(nginx):
+def check_polling(nginx, writes):
     print("== 2. polling through nginx while a writer changes sessions", flush=True)
-    load = Load(nginx.port, writes=150)
+    load = Load(nginx.port, writes=writes)
     load.run()
     check(len(load.acks) == load.writes, f"writes through nginx: {load.writes - len(load.acks)} not acknowledged: "
                                          f"{[a for a in load.attempts if a[2] != 200][:3]}")
@@ -526,21 +526,21 @@ def check_same_everywhere(load, replicas, label):
     check(len({f.body for f in feeds.values()}) == 1, f"{label}: the replicas serve different bytes")
 
 
-def check_kill(nginx, replicas):
+def check_kill(nginx, replicas, writes):
     print("== 3. a replica SIGKILLed mid-load", flush=True)
     victim = replicas[1]
     killed = {}
 
     def on_write(j):
-        if j == 50:
+        if j == writes // 3:
             victim.kill()
             killed["at"] = time.monotonic()
-        if j == 100:
+        if j == 2 * writes // 3:
             victim.start()
             victim.wait_ready()
             killed["back"] = time.monotonic()
 
-    load = Load(nginx.port, writes=150, on_write=on_write)
+    load = Load(nginx.port, writes=writes, on_write=on_write)
     load.run()
     require("back" in killed, "the replica was not killed and restarted during the load")
     note("SIGKILLed replica back (restart to /healthz 200)", f"{killed['back'] - killed['at']:.2f} s after the kill")
@@ -577,7 +577,7 @@ def pg_ctl(*args):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
-def check_recovery(nginx, replicas, counter):
+def check_recovery(nginx, replicas, counter, writes):
     """The first request to each replica after its connections died
     succeeds, shows the newest data, and a write then reads back everywhere."""
 
@@ -634,7 +634,8 @@ def check_recovery(nginx, replicas, counter):
     print("== 4c. database down: /healthz 503, then back", flush=True)
     pg_ctl("stop", "-m", "fast")
     t = time.monotonic()
-    for r in replicas:
+
+    def down(r):
         while True:  # at least one try per replica, all within 20 s of the stop
             status = try_request(r.port, "GET", "/healthz", timeout=10).status
             if status == 503 or time.monotonic() - t > 20:
@@ -642,6 +643,12 @@ def check_recovery(nginx, replicas, counter):
             time.sleep(0.1)
         check(status == 503, f"replica {r.n}: /healthz answered {status} (not 503) with the database down for 20 s")
         note(f"database down: replica {r.n} /healthz 503 after", f"{time.monotonic() - t:.2f} s")
+
+    threads = [threading.Thread(target=down, args=(r,)) for r in replicas]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(40)
     pg_ctl("start", "-l", os.path.join(os.environ["PGDATA"], "..", "server.log"))
     first_requests("after the database was down")
     for r in replicas:
@@ -652,10 +659,10 @@ def check_recovery(nginx, replicas, counter):
     killed = []
 
     def on_write(j):
-        if j in (30, 60, 90):
+        if j in (writes // 4, writes // 2, 3 * writes // 4):
             killed.append(psql(terminate))
 
-    load = Load(nginx.port, writes=120, on_write=on_write)
+    load = Load(nginx.port, writes=writes, on_write=on_write)
     load.run()
     note("under load: connections killed", " + ".join(killed))
     failed = [p for p in load.polls if p[1] not in (200, 304)]
@@ -724,6 +731,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "debug", "confcal"))
     ap.add_argument("--db", default=None, help="postgres:// URL or SQLite file (default: $CONFCAL_TEST_POSTGRES, "
                                                "else a temporary SQLite file)")
+    ap.add_argument("--writes", type=int, default=60, help="writes in each load (default 60)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     args = ap.parse_args()
 
@@ -753,11 +761,11 @@ def main():
 
         token = {}
         phases = [("1", lambda: token.setdefault("t", check_cross_replica(replicas))),
-                  ("2", lambda: check_polling(nginx)),
-                  ("3", lambda: check_kill(nginx, replicas))]
+                  ("2", lambda: check_polling(nginx, args.writes)),
+                  ("3", lambda: check_kill(nginx, replicas, args.writes))]
         counter = [0]
         if is_pg and all(os.environ.get(v) for v in ("PGBIN", "PGDATA", "PGHOST", "PGPORT")):
-            phases.append(("4", lambda: check_recovery(nginx, replicas, counter)))
+            phases.append(("4", lambda: check_recovery(nginx, replicas, counter, args.writes)))
         else:
             print("== 4. skipped: needs PostgreSQL started by scripts/with-postgres "
                   "(pg_terminate_backend and restarts)" if not is_pg else

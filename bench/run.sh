@@ -5,7 +5,10 @@
 #                          line; imports of 1k/10k/100k sessions and of the
 #                          largest real schedule (36C3); the
 #                          schedule.xml/json exports' cold render and cached rate; 100 followed
-#                          sources answering 304, for 10 s)
+#                          sources answering 304, for 10 s; a whole, a
+#                          filtered and an agenda feed through one replica
+#                          and through nginx over three, on an SQLite file
+#                          and on PostgreSQL, bench/replicas.py)
 #   bench/run.sh --smoke   the same steps, small and short (CI runs this so
 #                          the benchmark cannot rot; its numbers mean little)
 #
@@ -213,6 +216,38 @@ python3 bench/follow_sources.py "$bin" --sources "$sources" --seconds "$dur" > "
 fv() { awk -v k="$1" '$1 == k {print $2}' "$work/follow"; }
 row "following $sources sources answering 304, CPU per round" "$(fv server_cpu_ms_per_round) ms" \
     "$(fv fetches_per_second) fetches/s at every_seconds=1 ($(fv server_cpu_percent)% of a core); $(fv server_cpu_ms_per_fetch) ms per fetch"
+
+# Several replicas: the same three feeds through one replica and through
+# nginx (deploy/nginx/confcal.conf) over three, on one SQLite file the three
+# share and on a throwaway PostgreSQL (scripts/with-postgres), when this
+# binary has that backend; the ratio is PostgreSQL's to SQLite's in the same
+# set-up.
+python3 bench/replicas.py "$bin" "$work/replicas.db" "$work/gen-$main_n.json" --seconds "$dur" --conns "$conns" \
+    > "$work/replicas-sqlite"
+if "$bin" serve --help 2>/dev/null | grep 'postgres://' >/dev/null; then
+    scripts/with-postgres sh -c 'exec python3 bench/replicas.py "$1" "$CONFCAL_TEST_POSTGRES" "$2" --seconds "$3" --conns "$4"' \
+        sh "$bin" "$work/gen-$main_n.json" "$dur" "$conns" > "$work/replicas-pg"
+else
+    echo "bench: this binary has no PostgreSQL backend; the PostgreSQL rows show SQLite's only" >&2
+    : > "$work/replicas-pg"
+fi
+rv() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
+for feedname in whole filtered agenda; do
+    case $feedname in
+        whole) label="whole feed" ;;
+        filtered) label="filtered feed" ;;
+        agenda) label="agenda feed" ;;
+    esac
+    for via in one nginx; do
+        [ $via = one ] && where="1 replica" || where="nginx, 3 replicas"
+        sq=$(rv "$work/replicas-sqlite" "${feedname}_$via"); pg=$(rv "$work/replicas-pg" "${feedname}_$via")
+        if [ -n "$pg" ]; then
+            row "PostgreSQL: $label, $where" "$pg req/s" "SQLite $sq req/s, ratio $(awk -v a="$pg" -v b="$sq" 'BEGIN {printf "%.2f", a/b}')"
+        else
+            row "PostgreSQL: $label, $where" "-" "SQLite $sq req/s (no PostgreSQL backend in this binary)"
+        fi
+    done
+done
 
 printf '| %-52s | %14s | %s |\n' "measure" "confcal" "notes"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "$(printf -- '-%.0s' {1..16})" "------"

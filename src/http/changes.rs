@@ -84,9 +84,24 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 impl ChangeLine {
     pub fn new(c: &Change, conf: &ConferenceRecord, links: Links<'_>) -> Self {
+        Self::beside(c, conf, links, None)
+    }
+
+    /// [`ChangeLine::new`], with its times also in `mine` (the visitor's
+    /// zone, on the pages) when that is not the conference's.
+    pub fn beside(c: &Change, conf: &ConferenceRecord, links: Links<'_>, mine: Option<Tz>) -> Self {
         let tz = conf.conference.tz;
+        let mine = mine.filter(|m| *m != tz);
         let a = &c.after;
-        let slot = |s: &SessionState| when(s.start, s.end, tz);
+        let slot = |s: &SessionState| match mine {
+            Some(m) => format!(
+                "{} ({} in {})",
+                when(s.start, s.end, tz),
+                when(s.start, s.end, m),
+                m.name()
+            ),
+            None => when(s.start, s.end, tz),
+        };
         let mut details = Vec::new();
         match &c.before {
             None => {
@@ -133,7 +148,10 @@ impl ChangeLine {
             cancelled: a.status == Status::Cancelled,
             page: links.session(&conf.conference.slug, &c.session),
             details,
-            at: moment(c.at, tz),
+            at: match mine {
+                Some(m) => format!("{} ({} in {})", moment(c.at, tz), moment(c.at, m), m.name()),
+                None => moment(c.at, tz),
+            },
             at_iso: rfc3339(c.at),
         }
     }

@@ -385,3 +385,35 @@ fn unknown_tokens_on_the_changes_paths_are_rate_limited() {
     .collect();
     assert_eq!(statuses, [404, 404, 429]);
 }
+
+/// The changes page shows times in the visitor's zone too (`?tz=`), beside
+/// the conference's; the Atom feed keeps the conference's alone.
+#[test]
+fn the_changes_page_shows_times_in_the_visitors_zone_too() {
+    let app = spawn_app();
+    let mut jinja = seed_session("dismantling-jinja");
+    jinja["start"] = json!("2012-03-09T15:00");
+    jinja["end"] = json!("2012-03-09T15:40");
+    put_session(&app, &jinja);
+    let plain = app.get(&format!("/conferences/{CONF}/changes"));
+    assert_eq!(plain.status, 200);
+    assert!(!plain.text().contains("Asia/Tokyo"));
+    let r = app.get(&format!("/conferences/{CONF}/changes?tz=Asia%2FTokyo"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.text();
+    // 3pm in Santa Clara on Friday 9 March 2012 (PST, UTC-8) is 8am on
+    // Saturday in Tokyo (UTC+9).
+    assert!(page.contains("in Asia/Tokyo"), "{page}");
+    assert!(
+        page.contains("8:00am") && page.contains("Saturday 10th March"),
+        "{page}"
+    );
+    assert!(
+        page.contains("3:00pm"),
+        "the conference's own time stays: {page}"
+    );
+    let atom = app.get(&format!("/conferences/{CONF}/changes.atom"));
+    assert!(!atom.text().contains("Asia/Tokyo"));
+    let bad = app.get(&format!("/conferences/{CONF}/changes?tz=Mars%2FOlympus"));
+    assert_eq!(bad.status, 400);
+}

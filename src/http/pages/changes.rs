@@ -12,7 +12,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::security::Privacy;
-use super::{agenda_token, csrf, html, render, Layout, PageError};
+use super::zone::ZoneForm;
+use super::{agenda_token, csrf, html_with, render, Layout, PageError};
 use crate::domain::agenda::DEFAULT_NAME;
 use crate::domain::changes::SHOWN;
 use crate::domain::urls::{ChangesFormat, LOCAL};
@@ -42,17 +43,21 @@ pub(super) async fn conference_changes(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let ConferencePath(slug) = ConferencePath::of(&req)?;
+    let zone = super::zone::choice(&req, &state)?;
     let s2 = slug.clone();
     let (conf, changes) = state.db(move |s| s.changes(&s2, SHOWN)).await?;
     let csrf = csrf(&req, &state)?;
     let c = &conf.conference;
+    let mine = zone.beside(c.tz);
     let lines = changes
         .iter()
-        .map(|ch| ChangeLine::new(ch, &conf, LOCAL))
+        .map(|ch| ChangeLine::beside(ch, &conf, LOCAL, mine))
         .collect();
     let atom = LOCAL.changes(&slug, ChangesFormat::Atom);
+    let path = LOCAL.changes(&slug, ChangesFormat::Page);
     let page = ChangesPage {
         layout: Layout::new(format!("What changed at {}", c.name))
+            .with_zone(ZoneForm::new(&path, "", c.tz, mine))
             .with_atom(atom.clone(), format!("Changes to {}", c.name)),
         heading: format!("What changed at {}", c.name),
         intro: "Sessions moved, added, cancelled, renamed or given another room.".into(),
@@ -64,7 +69,13 @@ pub(super) async fn conference_changes(
         show_conference: false,
         private: false,
     };
-    Ok(html(render(&page)?, &csrf, &state, Privacy::Public))
+    Ok(html_with(
+        render(&page)?,
+        &csrf,
+        &state,
+        Privacy::Public,
+        zone.cookie,
+    ))
 }
 
 /// `GET /agendas/{token}/changes`
@@ -73,6 +84,7 @@ pub(super) async fn agenda_changes(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let t = agenda_token(&req)?;
+    let zone = super::zone::choice(&req, &state).map_err(PageError::private)?;
     let hash = t.hash();
     let (agenda, log) = state
         .db(move |s| s.agenda_changes(&hash, SHOWN))
@@ -82,7 +94,7 @@ pub(super) async fn agenda_changes(
     let lines: Vec<ChangeLine> = log
         .changes
         .iter()
-        .map(|(slug, ch)| ChangeLine::new(ch, &log.conferences[slug], LOCAL))
+        .map(|(slug, ch)| ChangeLine::beside(ch, &log.conferences[slug], LOCAL, zone.zone))
         .collect();
     let zones: HashSet<&str> = log
         .conferences
@@ -95,8 +107,17 @@ pub(super) async fn agenda_changes(
     };
     let name = agenda.name.unwrap_or_else(|| DEFAULT_NAME.to_owned());
     let atom = LOCAL.agenda_changes(&t, ChangesFormat::Atom);
+    // The form names the first conference's zone as "conference time" (as
+    // the agenda page does); each line shows its own conference's.
+    let home = log
+        .conferences
+        .values()
+        .next()
+        .map_or(chrono_tz::UTC, |c| c.conference.tz);
+    let path = LOCAL.agenda_changes(&t, ChangesFormat::Page);
     let page = ChangesPage {
         layout: Layout::new(format!("What changed in {name}"))
+            .with_zone(ZoneForm::new(&path, "", home, zone.beside(home)))
             .with_atom(atom.clone(), format!("Changes to {name}")),
         heading: format!("What changed in {name}"),
         intro: "Changes to the sessions you starred.".into(),
@@ -108,5 +129,11 @@ pub(super) async fn agenda_changes(
         lines,
         private: true,
     };
-    Ok(html(render(&page)?, &csrf, &state, Privacy::Agenda))
+    Ok(html_with(
+        render(&page)?,
+        &csrf,
+        &state,
+        Privacy::Agenda,
+        zone.cookie,
+    ))
 }

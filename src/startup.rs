@@ -171,8 +171,11 @@ impl Application {
             send_budget: http::stream::SendBudget::new(
                 usize::try_from(settings.unsent_mb.saturating_mul(1024 * 1024))
                     .unwrap_or(usize::MAX),
-                // Two per worker: one rendering, one loading its rows.
-                2 * settings
+                // One per worker: what a request holds while its body is
+                // made (rows, rendering, a compressed copy) is several
+                // times the body, and the rendering is on the blocking
+                // pool, not on the worker, so more would only hold more.
+                settings
                     .workers
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             ),

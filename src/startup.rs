@@ -106,7 +106,7 @@ impl Application {
         {
             return Err(StartupError::WeakAdminToken(weakness));
         }
-        let store = Store::open_with(
+        let store = Store::open_target(
             &settings.db,
             StoreOptions {
                 write_timeout: Duration::from_millis(settings.write_timeout_ms.max(1)),

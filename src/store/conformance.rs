@@ -673,3 +673,144 @@ fn search_finds_the_same_sessions_on_every_backend() {
         );
     }
 }
+
+/// Writers on two replicas (two stores on one database) at the same
+/// moment keep every rule one writer keeps: two whole-schedule syncs of
+/// one conference leave wholly one schedule or the other; stars racing
+/// for the last places never pass the limit; of claims racing for a due
+/// source exactly one wins.
+#[test]
+fn concurrent_writers_on_two_replicas_keep_the_rules() {
+    for b in backends() {
+        let n = b.name;
+        let (one, two) = (b.store.clone(), b.another());
+        // Two schedules of the same conference, no session in common.
+        let left: Vec<SessionData> = (0..60)
+            .map(|i| talk(&format!("l{i}"), "L", "", &[], i))
+            .collect();
+        let right: Vec<SessionData> = (0..60)
+            .map(|i| talk(&format!("r{i}"), "R", "", &[], i))
+            .collect();
+        for round in 0..4 {
+            let go = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let run =
+                |s: Store, sessions: Vec<SessionData>, go: std::sync::Arc<std::sync::Barrier>| {
+                    std::thread::spawn(move || {
+                        go.wait();
+                        s.sync_schedule(&schedule("race", sessions), at(round))
+                            .unwrap()
+                    })
+                };
+            let t1 = run(one.clone(), left.clone(), go.clone());
+            let t2 = run(two.clone(), right.clone(), go);
+            t1.join().unwrap();
+            t2.join().unwrap();
+            let confirmed: Vec<String> = b
+                .store
+                .sessions(&slug("race"), &SessionFilter::default())
+                .unwrap()
+                .1
+                .iter()
+                .map(|x| x.data.id.to_string())
+                .collect();
+            let wholly =
+                |p: &str| confirmed.len() == 60 && confirmed.iter().all(|c| c.starts_with(p));
+            assert!(
+                wholly("l") || wholly("r"),
+                "{n}: round {round}: {confirmed:?}"
+            );
+            assert_eq!(all(&b, "race").len(), 120, "{n}: nothing deleted");
+        }
+
+        // Stars: the agenda full but for 3 places, 8 racing to fill them.
+        let sessions: Vec<SessionData> = (0..MAX_STARS + 8)
+            .map(|i| talk(&format!("s{i}"), "T", "", &[], i % 40))
+            .collect();
+        b.store
+            .sync_schedule(&schedule("stars", sessions), at(10))
+            .unwrap();
+        let h = TokenHash([9; 32]);
+        b.store.create_agenda(&h, None, at(10)).unwrap();
+        for i in 0..MAX_STARS - 3 {
+            b.store
+                .set_star(&h, &slug("stars"), &sid(&format!("s{i}")), true, at(11))
+                .unwrap();
+        }
+        let go = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let racers: Vec<_> = (0..8)
+            .map(|k| {
+                let s = if k % 2 == 0 { one.clone() } else { two.clone() };
+                let go = go.clone();
+                std::thread::spawn(move || {
+                    go.wait();
+                    let id = sid(&format!("s{}", MAX_STARS + k));
+                    s.set_star(&TokenHash([9; 32]), &slug("stars"), &id, true, at(12))
+                })
+            })
+            .collect();
+        let won = racers
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|r| match r {
+                Ok(changed) => *changed,
+                Err(StoreError::Limit(_) | StoreError::Busy(_)) => false,
+                Err(e) => panic!("{n}: {e}"),
+            })
+            .count();
+        assert_eq!(won, 3, "{n}");
+        assert_eq!(
+            b.store.agenda(&h).unwrap().sessions.len(),
+            MAX_STARS as usize,
+            "{n}"
+        );
+
+        // Claims: one source, due; six claimants on two replicas.
+        let cfg = SourceConfig {
+            url: "https://example.org/s.json".into(),
+            format: "auto".into(),
+            timezone: None,
+            every_seconds: 60,
+        };
+        b.store.put_source(&slug("race"), &cfg, at(20)).unwrap();
+        let go = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let claims: Vec<_> = (0..6)
+            .map(|k| {
+                let s = if k % 2 == 0 { one.clone() } else { two.clone() };
+                let go = go.clone();
+                std::thread::spawn(move || {
+                    go.wait();
+                    s.claim_source("race", at(21), at(600), false)
+                        .unwrap()
+                        .is_some()
+                })
+            })
+            .collect();
+        let taken = claims
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|&won| won)
+            .count();
+        assert_eq!(taken, 1, "{n}: exactly one replica follows the source");
+    }
+}
+
+/// The server ends every connection (`pg_terminate_backend`, as after a
+/// restart): the very next call succeeds on a new one, and health is good.
+#[test]
+fn postgres_connections_killed_by_the_server_are_replaced_at_once() {
+    for b in backends() {
+        let Some(schema) = b.schema() else { continue };
+        let s = &b.store;
+        s.sync_schedule(&schedule("conf", three()), at(0)).unwrap();
+        for _ in 0..3 {
+            s.ping().unwrap();
+        }
+        assert!(schema.terminate_connections() >= 1);
+        assert_eq!(s.conference(&slug("conf")).unwrap().session_count, 3);
+        s.health().unwrap();
+        assert!(schema.terminate_connections() >= 1);
+        s.put_session(&slug("conf"), &talk("d", "D", "", &[], 4), at(1))
+            .unwrap();
+        assert_eq!(s.conference(&slug("conf")).unwrap().session_count, 4);
+    }
+}

@@ -14,12 +14,33 @@ pub const PG_ENV: &str = "CONFCAL_TEST_POSTGRES";
 pub struct TestStore {
     pub name: &'static str,
     pub store: Store,
-    _keep: Keep,
+    keep: Keep,
+}
+
+impl TestStore {
+    /// The PostgreSQL schema, on that backend.
+    pub fn schema(&self) -> Option<&PgSchema> {
+        match &self.keep {
+            Keep::Schema(s) => Some(s),
+            Keep::Dir(_) => None,
+        }
+    }
+
+    /// A second store on the same database: another replica (PostgreSQL)
+    /// or another process (SQLite).
+    pub fn another(&self) -> Store {
+        match &self.keep {
+            Keep::Dir(d) => Store::open(&d.path().join("t.db")).unwrap(),
+            Keep::Schema(s) => {
+                Store::open_target(&DbTarget::Postgres(s.url()), StoreOptions::default()).unwrap()
+            }
+        }
+    }
 }
 
 enum Keep {
     Dir(#[allow(dead_code)] tempfile::TempDir),
-    Schema(#[allow(dead_code)] PgSchema),
+    Schema(PgSchema),
 }
 
 /// A schema of its own in the test database, dropped on drop.
@@ -52,10 +73,26 @@ impl PgSchema {
     pub fn url(&self) -> PgUrl {
         let sep = if self.base.contains('?') { '&' } else { '?' };
         PgUrl::new(&format!(
-            "{}{sep}options=-c%20search_path%3D{}",
-            self.base, self.name
+            "{}{sep}options=-c%20search_path%3D{}&application_name={}",
+            self.base, self.name, self.name
         ))
         .expect("a postgres URL")
+    }
+}
+
+impl PgSchema {
+    /// Ends every server connection of this test's stores (they name
+    /// themselves after the schema), as an operator's
+    /// `pg_terminate_backend` or a server restart would. Returns how many.
+    pub fn terminate_connections(&self) -> i64 {
+        let mut c = ::postgres::Client::connect(&self.base, ::postgres::NoTls).unwrap();
+        c.query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = $1",
+            &[&self.name],
+        )
+        .unwrap()
+        .get(0)
     }
 }
 
@@ -78,7 +115,7 @@ pub fn backends_with(options: StoreOptions) -> Vec<TestStore> {
     let mut out = vec![TestStore {
         name: "sqlite",
         store: sqlite,
-        _keep: Keep::Dir(dir),
+        keep: Keep::Dir(dir),
     }];
     if let Some(schema) = PgSchema::new() {
         let store = Store::open_target(&DbTarget::Postgres(schema.url()), options)
@@ -86,7 +123,7 @@ pub fn backends_with(options: StoreOptions) -> Vec<TestStore> {
         out.push(TestStore {
             name: "postgres",
             store,
-            _keep: Keep::Schema(schema),
+            keep: Keep::Schema(schema),
         });
     }
     out

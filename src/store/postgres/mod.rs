@@ -43,6 +43,7 @@ mod queries;
 mod search;
 mod writes;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,6 +98,9 @@ pub struct PgStore {
     /// session's text is written or a search is read, in microseconds.
     words: Arc<Mutex<Words>>,
     options: StoreOptions,
+    /// Whether the last [`PgStore::health`] failed, so that a change is
+    /// logged once, not every second while it lasts.
+    down: Arc<AtomicBool>,
 }
 
 /// PostgreSQL's errors: waits that ran out and lost connections are
@@ -175,6 +179,7 @@ impl PgStore {
             pool,
             words: Arc::new(Mutex::new(words)),
             options,
+            down: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -253,10 +258,20 @@ impl PgStore {
     /// Whether the database answers: [`StoreError::Unhealthy`] (with no
     /// URL in it) when it does not, within about [`POOL_WAIT`].
     pub fn health(&self) -> Result<(), StoreError> {
-        self.ping().map_err(|e| {
-            tracing::warn!(error = %e, "the PostgreSQL database does not answer");
-            StoreError::Unhealthy("the database does not answer".into())
-        })
+        match self.ping() {
+            Ok(()) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the PostgreSQL database answers again");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !self.down.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "the PostgreSQL database does not answer");
+                }
+                Err(StoreError::Unhealthy("the database does not answer".into()))
+            }
+        }
     }
 
     /// Counts, and the database's size, in one snapshot.

@@ -93,7 +93,7 @@ const MIGRATIONS: &[&str] = &[
 /// The PostgreSQL store: a pool of connections and a tokenizer.
 #[derive(Clone)]
 pub struct PgStore {
-    pool: r2d2::Pool<Manager>,
+    pool: Arc<PoolHandle>,
     /// SQLite's unicode61 tokenizer, shared: words are made only when a
     /// session's text is written or a search is read, in microseconds.
     words: Arc<Mutex<Words>>,
@@ -141,6 +141,20 @@ impl From<::postgres::Error> for StoreError {
     }
 }
 
+/// The pool, dropped on a thread of its own: closing a `postgres`
+/// connection blocks on the client's own runtime, which must not happen on
+/// a thread that drives another (the server's, where the last handle on
+/// the store may go at shutdown).
+struct PoolHandle(Option<r2d2::Pool<Manager>>);
+
+impl Drop for PoolHandle {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
 impl PgStore {
     /// Connects to `url` (waiting for the server up to
     /// [`StoreOptions::connect_wait`]), migrates the database, and opens
@@ -159,12 +173,20 @@ impl PgStore {
         config
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(10));
-        let mut client = connect_waiting(&config, url, options.connect_wait)?;
-        let applied = migrate(&mut client)?;
-        if applied > 0 {
-            tracing::info!(applied, "migrated the PostgreSQL database");
-        }
-        drop(client);
+        // On a thread of its own, like every use of the client on a
+        // thread that may drive a runtime (see [`PoolHandle`]).
+        std::thread::scope(|s| {
+            s.spawn(|| -> Result<(), StoreError> {
+                let mut client = connect_waiting(&config, url, options.connect_wait)?;
+                let applied = migrate(&mut client)?;
+                if applied > 0 {
+                    tracing::info!(applied, "migrated the PostgreSQL database");
+                }
+                Ok(())
+            })
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -176,7 +198,7 @@ impl PgStore {
         let conn = rusqlite::Connection::open_in_memory()?;
         let words = Words::new(&conn)?;
         Ok(PgStore {
-            pool,
+            pool: Arc::new(PoolHandle(Some(pool))),
             words: Arc::new(Mutex::new(words)),
             options,
             down: Arc::new(AtomicBool::new(false)),
@@ -184,7 +206,8 @@ impl PgStore {
     }
 
     fn conn(&self) -> Result<Pooled, StoreError> {
-        Ok(self.pool.get()?)
+        let pool = self.pool.0.as_ref().expect("taken only on drop");
+        Ok(pool.get()?)
     }
 
     /// Runs `f` in a write transaction and commits. Each lock it takes

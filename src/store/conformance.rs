@@ -814,3 +814,136 @@ fn postgres_connections_killed_by_the_server_are_replaced_at_once() {
         assert_eq!(s.conference(&slug("conf")).unwrap().session_count, 4);
     }
 }
+
+/// SQLite's FTS5 is the reference: random texts at the tokenizers' edges
+/// (accents composed and decomposed, ligatures, titlecase digraphs,
+/// apostrophes, CJK, FTS5 syntax) and random queries (words of the texts
+/// cut to prefixes, or anything), and every other backend must find the
+/// very sessions SQLite finds. Only with PostgreSQL (nothing to compare
+/// otherwise).
+#[test]
+fn search_parity_with_sqlite_on_random_texts_and_queries() {
+    let backends = backends();
+    if backends.len() < 2 {
+        return;
+    }
+    const PALETTE: &[&str] = &[
+        "a",
+        "b",
+        "c",
+        "x",
+        "Py",
+        "THON",
+        "é",
+        "É",
+        "ü",
+        "ß",
+        "ø",
+        "Ł",
+        "ł",
+        "ǅ",
+        "ǆ",
+        "日",
+        "本",
+        "ﬁ",
+        "\u{301}",
+        "\u{345}",
+        "\u{2160}",
+        "'",
+        "’",
+        " ",
+        " ",
+        " ",
+        ".",
+        ",",
+        ":",
+        "*",
+        "-",
+        "\"",
+        "(",
+        "NEAR",
+        "OR",
+        "AND",
+        "résumé",
+        "cafe\u{301}",
+        "Ångström",
+        "0",
+        "42",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut text = |len: usize, next: &mut dyn FnMut(usize) -> usize| -> String {
+        (0..next(len) + 1)
+            .map(|_| PALETTE[next(PALETTE.len())])
+            .collect()
+    };
+    let (mut compared, mut matched) = (0, 0);
+    for case in 0..30 {
+        let c = format!("case-{case}");
+        let sessions: Vec<SessionData> = (0..5)
+            .map(|i| {
+                let (t, a, s) = (text(12, &mut next), text(20, &mut next), text(6, &mut next));
+                talk(&format!("s{i}"), &t, &a, &[&s], i)
+            })
+            .collect();
+        let words: Vec<String> = sessions
+            .iter()
+            .flat_map(|s| {
+                s.title
+                    .split_whitespace()
+                    .chain(s.abstract_.split_whitespace())
+            })
+            .map(str::to_owned)
+            .collect();
+        for b in &backends {
+            b.store
+                .sync_schedule(&schedule(&c, sessions.clone()), at(0))
+                .unwrap();
+        }
+        for _ in 0..12 {
+            let values: Vec<String> = (0..next(3) + 1)
+                .map(|_| {
+                    if !words.is_empty() && next(3) > 0 {
+                        let w = &words[next(words.len())];
+                        w.chars().take(next(6) + 1).collect()
+                    } else {
+                        text(5, &mut next)
+                    }
+                })
+                .collect();
+            let query = values
+                .iter()
+                .map(|w| {
+                    let w: String = url::form_urlencoded::byte_serialize(w.as_bytes()).collect();
+                    format!("q={w}")
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            let Ok(f) = SessionFilter::from_query(&query) else {
+                continue;
+            };
+            if f.q.is_empty() {
+                continue;
+            }
+            let found: Vec<Vec<String>> = backends
+                .iter()
+                .map(|b| {
+                    let ids = b.store.sessions(&slug(&c), &f).unwrap().1;
+                    ids.iter().map(|x| x.data.id.to_string()).collect()
+                })
+                .collect();
+            for (b, got) in backends.iter().zip(&found).skip(1) {
+                assert_eq!(got, &found[0], "{}: {query} in {c}", b.name);
+            }
+            compared += 1;
+            matched += usize::from(!found[0].is_empty());
+        }
+    }
+    // The comparison means something: many queries, many finding sessions.
+    assert!(compared > 100 && matched > 30, "{compared} compared, {matched} matched");
+}

@@ -357,6 +357,8 @@ fn migrate(client: &mut Client) -> Result<usize, StoreError> {
             STARTUP_LOCK_WAIT.as_millis()
         ))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        // No "already exists, skipping" notice in every start's log.
+        tx.batch_execute("SET LOCAL client_min_messages = warning")?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS confcal_schema (
                  one BOOLEAN PRIMARY KEY DEFAULT true CHECK (one),
@@ -385,5 +387,34 @@ fn migrate(client: &mut Client) -> Result<usize, StoreError> {
         tx.commit()?;
         ran += 1;
         tracing::info!(version = applied + 1, "applied database migration");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every SQLite migration has its PostgreSQL twin under the same
+    /// number and name (and so the same count of migrations is applied):
+    /// a migration added to one backend alone fails here.
+    #[test]
+    fn migrations_are_numbered_the_same_on_both_backends() {
+        let names = |backend: &str| -> Vec<String> {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src/store")
+                .join(backend)
+                .join("migrations");
+            let mut v: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            v.sort();
+            v
+        };
+        let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+        assert_eq!(sqlite, postgres);
+        assert_eq!(postgres.len(), super::MIGRATIONS.len());
+        for (i, n) in postgres.iter().enumerate() {
+            assert!(n.starts_with(&format!("{:04}_", i + 1)), "{n}");
+        }
     }
 }

@@ -877,7 +877,7 @@ fn search_parity_with_sqlite_on_random_texts_and_queries() {
         seed ^= seed << 17;
         (seed % n as u64) as usize
     };
-    let mut text = |len: usize, next: &mut dyn FnMut(usize) -> usize| -> String {
+    let text = |len: usize, next: &mut dyn FnMut(usize) -> usize| -> String {
         (0..next(len) + 1)
             .map(|_| PALETTE[next(PALETTE.len())])
             .collect()
@@ -945,5 +945,8 @@ fn search_parity_with_sqlite_on_random_texts_and_queries() {
         }
     }
     // The comparison means something: many queries, many finding sessions.
-    assert!(compared > 100 && matched > 30, "{compared} compared, {matched} matched");
+    assert!(
+        compared > 100 && matched > 30,
+        "{compared} compared, {matched} matched"
+    );
 }

@@ -120,3 +120,50 @@ fn a_write_through_one_replica_is_in_the_feeds_of_both_at_once() {
         assert_eq!(seq, round + 1, "the SEQUENCE moved once per change");
     }
 }
+
+/// An agenda made and starred through one replica is in its feed on
+/// another at once, and an unstar through the other is seen by the first.
+#[test]
+fn an_agenda_starred_through_one_replica_is_in_its_feed_on_another() {
+    let Some(schema) = Schema::new() else { return };
+    let a = replica(&schema);
+    let b = replica(&schema);
+    let made = a.request(
+        "POST",
+        "/api/agendas",
+        &[("Content-Type", "application/json")],
+        Some(b""),
+    );
+    assert_eq!(made.status, 201, "{}", made.text());
+    let token = made.json()["token"].as_str().unwrap().to_owned();
+    let feed = |app: &TestApp| {
+        let r = app.get(&format!("/agendas/{token}.ics"));
+        assert_eq!(r.status, 200);
+        (r.header("etag").unwrap().to_owned(), r.text())
+    };
+    let (empty_tag, empty) = feed(&b);
+    assert!(!empty.contains("UID:dismantling-jinja"));
+    let star = |app: &TestApp, method: &str| {
+        let r = app.request(
+            method,
+            &format!("/api/agendas/{token}/sessions/pycon-us-2012/dismantling-jinja"),
+            &[],
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    star(&a, "PUT");
+    let (tag, body) = feed(&b);
+    assert_ne!(tag, empty_tag);
+    assert!(
+        body.contains("UID:dismantling-jinja"),
+        "starred on a, seen on b"
+    );
+    star(&b, "DELETE");
+    let (tag_after, body_after) = feed(&a);
+    assert_ne!(tag_after, tag);
+    assert!(
+        !body_after.contains("UID:dismantling-jinja"),
+        "unstarred on b, seen on a"
+    );
+}

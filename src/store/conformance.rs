@@ -950,3 +950,48 @@ fn search_parity_with_sqlite_on_random_texts_and_queries() {
         "{compared} compared, {matched} matched"
     );
 }
+
+/// On PostgreSQL a write waits for a row another replica holds at most
+/// the write timeout, then is busy (503), while reads go on; a statement
+/// past its `statement_timeout` is the search deadline's busy.
+#[test]
+fn postgres_lock_waits_and_deadlines_are_busy() {
+    let options = StoreOptions {
+        write_timeout: std::time::Duration::from_millis(200),
+        ..StoreOptions::default()
+    };
+    for b in super::testing::backends_with(options) {
+        let Some(schema) = b.schema() else { continue };
+        let s = &b.store;
+        s.sync_schedule(&schedule("conf", three()), at(0)).unwrap();
+        let mut other =
+            ::postgres::Client::connect(schema.url().secret(), ::postgres::NoTls).unwrap();
+        let mut tx = other.transaction().unwrap();
+        tx.execute(
+            "SELECT 1 FROM conferences WHERE slug = 'conf' FOR UPDATE",
+            &[],
+        )
+        .unwrap();
+        let e = s
+            .cancel_session(&slug("conf"), &sid("a"), at(1))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Busy(_)), "{e}");
+        assert_eq!(
+            s.conference(&slug("conf")).unwrap().session_count,
+            3,
+            "reads go on"
+        );
+        tx.rollback().unwrap();
+        assert_eq!(
+            s.cancel_session(&slug("conf"), &sid("a"), at(2)).unwrap(),
+            Outcome::Cancelled
+        );
+
+        other.batch_execute("SET statement_timeout = 10").unwrap();
+        let e = StoreError::from(other.simple_query("SELECT pg_sleep(1)").unwrap_err());
+        assert!(
+            matches!(&e, StoreError::Busy(c) if c == DEADLINE_PASSED),
+            "{e}"
+        );
+    }
+}

@@ -13,8 +13,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Conference schedules as iCalendar feeds"
 )]
 pub struct Cli {
-    /// SQLite database file (created if missing).
-    #[arg(long, env = "CONFCAL_DB", default_value = "confcal.db", global = true)]
+    /// The database: a SQLite file (created if missing), or a PostgreSQL
+    /// URL, `postgres://user:password@host:5432/dbname` (for several
+    /// replicas sharing one database; the password is never shown).
+    #[arg(
+        long,
+        env = "CONFCAL_DB",
+        default_value = "confcal.db",
+        hide_env_values = true,
+        global = true
+    )]
     pub db: PathBuf,
 
     /// Log lines as human-readable text or as JSON objects, one a line
@@ -357,7 +365,8 @@ impl Secret {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: String,
-    pub db: PathBuf,
+    /// A file or a URL; its `Debug` and `Display` hide a password.
+    pub db: crate::store::DbTarget,
     pub base_url: Option<String>,
     /// Seed folder; `None` starts with whatever the database holds.
     pub data_dir: Option<PathBuf>,
@@ -385,7 +394,7 @@ impl Settings {
     pub fn from_args(db: PathBuf, a: ServeArgs) -> Settings {
         Settings {
             addr: a.addr,
-            db,
+            db: crate::store::DbTarget::parse(&db),
             base_url: a.base_url,
             data_dir: Some(a.data_dir),
             admin_token: a.admin_token,
@@ -413,7 +422,7 @@ impl Settings {
              write_timeout_ms={} body_timeout_ms={} source_timeout_ms={} source_min_every={} send_timeout_ms={} \
              unsent_mb={}",
             self.addr,
-            self.db.display(),
+            self.db,
             or_default(self.base_url.clone(), "<from addr>"),
             or_default(
                 self.data_dir.as_ref().map(|d| d.display().to_string()),

@@ -1,5 +1,5 @@
-//! confcal: conference schedules stored in SQLite and served as iCalendar
-//! feeds that calendar apps subscribe to.
+//! confcal: conference schedules stored in SQLite (or a shared PostgreSQL)
+//! and served as iCalendar feeds that calendar apps subscribe to.
 //!
 //! A tour, in the order a request meets the code; the file tree says the
 //! same thing:
@@ -30,15 +30,22 @@
 //!   ([`domain::changes`]), the records the store returns, every public
 //!   URL ([`domain::urls`]), and the timetable's grid layout
 //!   ([`domain::timetable`]). Start here to learn what confcal accepts.
-//! - [`store`]: all SQL: migrations, queries, the search index (each
-//!   conference's words apart), the schedule sync that keeps
-//!   `sequence`/`last_modified`/`version` honest and writes the change
-//!   history in the same transaction, agendas, followed
-//!   sources, backups, exports, statistics. Nothing outside it sees a
-//!   connection. When a second backend comes, `store/` becomes the
-//!   interface (the methods the handlers call, the records of
-//!   [`domain::records`]) with today's SQLite code under `store/sqlite/`
-//!   and PostgreSQL beside it in `store/postgres/`.
+//! - [`store`]: all SQL, behind one contract, [`store::Store`] (the
+//!   methods the handlers call, returning the records of
+//!   [`domain::records`]), with two backends: `store/sqlite/` (the file
+//!   database: migrations, queries, the FTS5 search index with each
+//!   conference's words apart, the WAL, backups, the files' health, the
+//!   change history's statements) and `store/postgres/` (one database
+//!   shared by replicas: row locks for writers, snapshots for reads, the
+//!   same search words in a table, the same history). What is not SQL is
+//!   written once in `store/rules.rs` (the schedule sync's diff and the
+//!   `sequence`/`last_modified`/`version` rules, cancel-not-delete, what
+//!   the change history tells, the star limit, the held sync, the source
+//!   lease), `store/history.rs` (a stored change read back) and
+//!   `store/types.rs`; `store/target.rs` reads `--db` (a path or a
+//!   `postgres://` URL, its password never shown); `store/conformance.rs`
+//!   tells one story of the contract to both backends. Nothing outside
+//!   `store/` sees a connection.
 //! - [`import`]: schedules in: our documents and what conferences publish
 //!   (frab XML/JSON, Sessionize, iCalendar), one file per format, read into
 //!   one source model whose rules make a schedule document

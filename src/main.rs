@@ -8,7 +8,7 @@ use confcal::domain::{ConferenceSlug, ScheduleDocument};
 use confcal::generate::{generate, write, GenerateArgs};
 use confcal::import::{import_sources, Options};
 use confcal::startup::{shutdown_signal, Application};
-use confcal::store::{BackupOptions, Store, StoreOptions};
+use confcal::store::{BackupOptions, DbTarget, Store, StoreOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -86,6 +86,12 @@ fn existing(db: &Path) -> Result<(), String> {
 }
 
 fn backup(db: &Path, dest: &Path) -> Result<(), String> {
+    if let DbTarget::Postgres(url) = DbTarget::parse(db) {
+        return Err(format!(
+            "confcal backup copies a SQLite file; {url} is PostgreSQL: back it up with pg_dump \
+             (for example `pg_dump --format=custom --file=confcal.dump DBNAME`)"
+        ));
+    }
     existing(db)?;
     let started = std::time::Instant::now();
     let report =
@@ -103,9 +109,12 @@ fn backup(db: &Path, dest: &Path) -> Result<(), String> {
 }
 
 fn export(db: &Path, conf: &str) -> Result<(), String> {
-    existing(db)?;
+    let target = DbTarget::parse(db);
+    if target.path().is_some() {
+        existing(db)?;
+    }
     let slug = ConferenceSlug::parse(conf).map_err(|_| format!("no conference {conf:?}"))?;
-    let store = Store::open(db).map_err(|e| e.to_string())?;
+    let store = Store::open_target(&target, StoreOptions::default()).map_err(|e| e.to_string())?;
     let schedule = store.export(&slug).map_err(|e| e.to_string())?;
     let doc = ScheduleDocument::from_schedule(&schedule);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -125,8 +134,8 @@ const IMPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 /// The store as `import` and `source` open it: waiting up to
 /// [`IMPORT_WRITE_TIMEOUT`] for a running server's write.
 fn open_for_command(db: &Path) -> Result<Store, String> {
-    Store::open_with(
-        db,
+    Store::open_target(
+        &DbTarget::parse(db),
         StoreOptions {
             write_timeout: IMPORT_WRITE_TIMEOUT,
             ..StoreOptions::default()

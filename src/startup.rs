@@ -106,23 +106,15 @@ impl Application {
         {
             return Err(StartupError::WeakAdminToken(weakness));
         }
-        let store = Store::open_with(
-            &settings.db,
-            StoreOptions {
-                write_timeout: Duration::from_millis(settings.write_timeout_ms.max(1)),
-                ..StoreOptions::default()
-            },
-        )?;
-        if let Some(dir) = settings.data_dir.as_ref().filter(|d| d.is_dir()) {
-            for (path, report) in seed_dir(&store, dir)?.unwrap_or_default() {
-                tracing::info!(
-                    file = %path.display(),
-                    created = report.created.len(),
-                    "seeded the empty database"
-                );
-            }
-        }
-        warm_time_zones(&store);
+        // On a thread of its own: the PostgreSQL client blocks on a runtime
+        // of its own, which it may not start on this one's thread (`build`
+        // runs inside the server's runtime). Nothing is bound before the
+        // store can serve.
+        let store = std::thread::scope(|s| {
+            s.spawn(|| open_and_seed(&settings))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
         let listener = TcpListener::bind(&settings.addr).map_err(|source| StartupError::Bind {
             addr: settings.addr.clone(),
             source,
@@ -293,6 +285,30 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Opens the store (waiting for a PostgreSQL server that is not up yet),
+/// seeds an empty one from the data folder, and warms the time zones.
+fn open_and_seed(settings: &Settings) -> Result<Store, StartupError> {
+    let store = Store::open_target(
+        &settings.db,
+        StoreOptions {
+            write_timeout: Duration::from_millis(settings.write_timeout_ms.max(1)),
+            ..StoreOptions::default()
+        },
+    )?;
+    tracing::info!(backend = store.backend_name(), db = %settings.db, "database open");
+    if let Some(dir) = settings.data_dir.as_ref().filter(|d| d.is_dir()) {
+        for (path, report) in seed_dir(&store, dir)?.unwrap_or_default() {
+            tracing::info!(
+                file = %path.display(),
+                created = report.created.len(),
+                "seeded the empty database"
+            );
+        }
+    }
+    warm_time_zones(&store);
+    Ok(store)
 }
 
 /// Checks the database's files every [`FILE_CHECK_INTERVAL`] (what

@@ -244,21 +244,14 @@ impl SessionFilter {
     /// `phrase` (the store writes a word as its index holds it); whether a
     /// word is a prefix is decided on the word as typed.
     pub fn fts_query_with(&self, mut phrase: impl FnMut(&str) -> String) -> Option<String> {
-        if self.q.is_empty() {
-            return None;
-        }
         let alternatives: Vec<String> = self
-            .q
+            .search_terms()?
             .iter()
-            .map(|v| {
-                let words: Vec<String> = tokens(v)
+            .map(|terms| {
+                let words: Vec<String> = terms
                     .iter()
-                    .map(|w| {
-                        let star = if w.chars().count() >= PREFIX_MIN {
-                            "*"
-                        } else {
-                            ""
-                        };
+                    .map(|&(w, prefix)| {
+                        let star = if prefix { "*" } else { "" };
                         format!("\"{}\"{star}", phrase(w).replace('"', "\"\""))
                     })
                     .collect();
@@ -266,6 +259,26 @@ impl SessionFilter {
             })
             .collect();
         Some(alternatives.join(" OR "))
+    }
+
+    /// The search's structure, for every backend: one list per `q` value
+    /// (any may match) of its words (all must), each with whether it
+    /// matches as a prefix. `None` without `q`.
+    pub fn search_terms(&self) -> Option<Vec<Vec<(&str, bool)>>> {
+        if self.q.is_empty() {
+            return None;
+        }
+        Some(
+            self.q
+                .iter()
+                .map(|v| {
+                    tokens(v)
+                        .into_iter()
+                        .map(|w| (w, w.chars().count() >= PREFIX_MIN))
+                        .collect()
+                })
+                .collect(),
+        )
     }
 }
 

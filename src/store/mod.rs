@@ -1,53 +1,51 @@
 //! Storage: every SQL statement in confcal lives under this module.
 //!
-//! SQLite through rusqlite, behind r2d2 pools so request handlers can run
-//! queries on blocking threads (`web::block`) and never stall the async
-//! workers. The database runs in WAL mode, with foreign keys on.
+//! [`Store`] is the one contract the rest of confcal uses (schedule sync,
+//! queries and filters, full-text search, agendas and stars, sources,
+//! stats, health); two backends implement it in modules of their own:
 //!
-//! Readers and the writer have pools of their own: eight connections that
-//! only read (`PRAGMA query_only`) and one that writes. In WAL mode a reader
-//! never waits for a writer, and with separate pools no number of writes
-//! waiting for the write lock (held by another process, or by a long import
-//! here) can take the connections reads need: reads and `/healthz` keep
-//! flowing. A write takes the lock up front (`BEGIN IMMEDIATE`) and waits
-//! for it at most [`StoreOptions::write_timeout`], then fails with
-//! [`StoreError::Busy`] (503 with `Retry-After`), never a 500.
+//! - [`sqlite`]: one file, the default (`--db confcal.db`);
+//! - [`postgres`]: a shared PostgreSQL (`--db postgres://…`), for several
+//!   replicas on several machines.
+//!
+//! `Store` is a cheap-clone handle over an enum of the two (enum dispatch,
+//! not a trait object): the set of backends is closed and known here, the
+//! generic methods (`each_session` with its callback, `sync_from_source`
+//! with its hold rule) stay generic without boxing, and callers keep the
+//! concrete type they had. The rules that are not SQL (the sync diff, the
+//! `sequence`/`last_modified`/`version` rules, cancel-not-delete, the star
+//! limit, the held-sync rule, the source lease) are in [`rules`], written
+//! once; each backend reads what a rule needs in its own locked
+//! transaction and writes what the rule answers. Migrations carry the
+//! same numbers in both backends: migration N leaves the same logical
+//! schema on SQLite and on PostgreSQL.
 
-mod agendas;
-mod backup;
-mod changes;
-mod checkpoint;
-mod export;
-mod feed_links;
-mod files;
-mod migrations;
-mod queries;
-mod search;
-mod sources;
-mod stats;
-mod sync;
+pub(crate) mod history;
+pub mod postgres;
+pub mod rules;
+pub mod sqlite;
+mod target;
+mod types;
+
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use chrono::{DateTime, Utc};
 
-pub use agendas::{RotateOutcome, MAX_STARS};
-pub use backup::{backup, BackupOptions, BackupReport};
-pub use checkpoint::Checkpoint;
-pub use feed_links::{feed_code, is_feed_code, MAX_FEED_LINKS};
-pub use files::marker_path;
-pub use queries::Facets;
-pub use search::register as register_search_function;
-pub use sources::{
-    Attempt, FetchOutcome, Held, SourceConfig, SourceRecord, SourceSync, SyncCounts,
-    MAX_WARNINGS_KEPT,
+pub use rules::{feed_code, is_feed_code, MAX_FEED_LINKS, MAX_STARS};
+pub use sqlite::{
+    backup, marker_path, register_search_function, BackupOptions, BackupReport, Pool,
 };
-pub use stats::DbStats;
-pub use sync::{Outcome, SyncReport};
+pub use target::{DbTarget, PgUrl};
+pub use types::{
+    Attempt, Checkpoint, DbStats, Facets, FetchOutcome, Held, Outcome, RotateOutcome, SourceConfig,
+    SourceRecord, SourceSync, SyncCounts, SyncReport, MAX_WARNINGS_KEPT,
+};
 
 /// The records the store returns are the domain's (so that what renders
 /// them needs no storage); re-exported here, where they are read and written.
@@ -55,11 +53,23 @@ pub use crate::domain::records::{
     AgendaRecord, AgendaView, ConferenceRecord, SessionRecord, Status,
 };
 
+use crate::domain::agenda::{Star, Stars, TokenHash};
+use crate::domain::changes::{Change, ChangeLog};
+use crate::domain::{ConferenceSlug, Schedule, SessionData, SessionFilter, SessionId};
+
 /// The cause of [`StoreError::Busy`] when a query was stopped at its
-/// deadline (see `queries::SEARCH_DEADLINE`), not kept waiting by a writer.
+/// deadline (see [`SEARCH_DEADLINE`]), not kept waiting by a writer.
 pub const DEADLINE_PASSED: &str = "the query ran past its deadline";
 
-pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+/// The longest a search may hold a reading connection: past it the
+/// database stops the query (SQLite's progress handler, PostgreSQL's
+/// `statement_timeout`), and the request is answered 503 with
+/// `Retry-After` (see [`StoreError::Busy`]). The terms are bounded (see
+/// [`crate::domain::filter::MAX_Q_WORDS`]) and read only the searched
+/// conference's words, so an honest search of any conference stays far
+/// below it, whatever else the database holds; this is the backstop for
+/// what the bounds do not foresee.
+pub const SEARCH_DEADLINE: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,16 +86,18 @@ pub enum StoreError {
     #[error("this token cannot be used: propose another")]
     TokenInUse,
     /// The lock or a connection was not had in time: another writer (in
-    /// this process or another) holds the database. Worth retrying.
+    /// this process or another) holds the database, or the database
+    /// server cannot be reached. Worth retrying.
     #[error("the database is busy: {0}")]
     Busy(String),
     /// The database cannot be written: its disk is full or it is
     /// read-only. Not worth retrying until an operator acts.
     #[error("the database cannot be written: {0}")]
     Storage(String),
-    /// The database's files are not what was opened: deleted, replaced,
-    /// read-only, or on a full disk (see [`Store::health`]). The text names
-    /// no path and is fit for a public answer.
+    /// The database is not what was opened or cannot serve: files deleted,
+    /// replaced, read-only, on a full disk, or a database server that does
+    /// not answer (see [`Store::health`]). The text names no path or URL
+    /// and is fit for a public answer.
     #[error("{0}")]
     Unhealthy(String),
     /// A database that had data was found without it: confcal will not
@@ -94,25 +106,16 @@ pub enum StoreError {
     Lost(String),
     #[error("database error: {0}")]
     Sqlite(#[source] rusqlite::Error),
+    /// An error of the PostgreSQL server or of the connection to it. Its
+    /// text is the server's or the client library's, which never include
+    /// the password.
+    #[error("database error: {0}")]
+    Postgres(#[source] ::postgres::Error),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
-}
-
-/// SQLite's "busy" and "locked" are waits that ran out, not faults of the
-/// data; "full" and "read-only" are the disk's. Both are told apart here,
-/// once, so every `?` on a rusqlite call classifies its error.
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                StoreError::Busy(e.to_string())
-            }
-            Some(ErrorCode::DiskFull | ErrorCode::ReadOnly) => StoreError::Storage(e.to_string()),
-            // Only a deadline interrupts a query (see `queries::SEARCH_DEADLINE`).
-            Some(ErrorCode::OperationInterrupted) => StoreError::Busy(DEADLINE_PASSED.into()),
-            _ => StoreError::Sqlite(e),
-        }
-    }
+    /// What this backend does not do (a file backup of PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// The pools' one error is "no connection in time" (a connection that
@@ -130,8 +133,11 @@ pub struct StoreOptions {
     /// other writes) before it fails with [`StoreError::Busy`].
     pub write_timeout: Duration,
     /// Free space on the database's file system below which
-    /// [`Store::health`] reports the disk full.
+    /// [`Store::health`] reports the disk full (SQLite).
     pub min_free_bytes: u64,
+    /// How long opening a PostgreSQL store keeps retrying a server that
+    /// does not answer yet (a replica started before its database).
+    pub connect_wait: Duration,
 }
 
 impl Default for StoreOptions {
@@ -139,6 +145,7 @@ impl Default for StoreOptions {
         StoreOptions {
             write_timeout: DEFAULT_WRITE_TIMEOUT,
             min_free_bytes: 8 << 20,
+            connect_wait: Duration::from_secs(60),
         }
     }
 }
@@ -149,269 +156,306 @@ impl Default for StoreOptions {
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long opening a database waits for another process that is creating,
-/// migrating or seeding the same file at the same time.
+/// migrating or seeding the same database at the same time.
 pub const STARTUP_LOCK_WAIT: Duration = Duration::from_secs(30);
 
-/// Busy timeout of reading connections. In WAL mode a reader waits only
-/// for another connection's recovery of the WAL index, which is short.
-const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
+/// The store: a cheap-clone handle on one backend (see the module docs).
 #[derive(Clone)]
 pub struct Store {
-    /// Eight connections that only read.
-    readers: Pool,
-    /// The one connection that writes (see the module docs).
-    writer: Pool,
-    /// A connection of its own, never used to write data: the change probe
-    /// ([`Store::data_version`]) and the checkpointer, so that neither
-    /// waits for a pooled connection.
-    probe: Arc<Mutex<Connection>>,
-    /// What the database's files were when opened (see [`Store::health`]).
-    files: Arc<files::Watch>,
-    options: StoreOptions,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it,
-    /// with the default [`StoreOptions`].
+    /// Opens (creating if needed) the SQLite database at `path` and
+    /// migrates it, with the default [`StoreOptions`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         Self::open_with(path, StoreOptions::default())
     }
 
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    ///
-    /// Safe when several processes open a new file at once: each waits for
-    /// the write lock before it reads the schema version (see
-    /// [`migrations`]). A database that has had data (its marker file says
-    /// so, see [`marker_path`]) but is now missing or empty is refused with
-    /// [`StoreError::Lost`] instead of being created anew. Once created or
-    /// migrated, the WAL is checkpointed so that the schema lives in the
-    /// database file itself, not only in a `-wal` file someone might delete.
+    /// Opens the SQLite database at `path` (see [`sqlite::SqliteStore::open_with`]).
     pub fn open_with(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        files::refuse_if_lost(path, None)?;
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(STARTUP_LOCK_WAIT)?;
-        // Before anything writes to the file: an empty file that had data
-        // is left exactly as found.
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        files::refuse_if_lost(path, Some(version))?;
-        // WAL is a property of the file: set once, before the pools open.
-        set_wal(&conn)?;
-        configure(&mut conn)?;
-        conn.busy_timeout(STARTUP_LOCK_WAIT)?;
-        let migrated = migrations::run(&mut conn, path)?;
-        // Without CREATE: a pooled connection opened later (after a broken
-        // one) must fail on a deleted file, not make an empty database.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI;
-        let readers = r2d2::Pool::builder()
-            .max_size(8)
-            .connection_timeout(Duration::from_secs(10))
-            // Connections live as long as the store: reopening one later
-            // could meet another file at the path (see `Store::health`).
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .build(
-                SqliteConnectionManager::file(path)
-                    .with_flags(flags)
-                    .with_init(|c| {
-                        configure(c)?;
-                        c.busy_timeout(READ_BUSY_TIMEOUT)?;
-                        c.pragma_update(None, "query_only", true)
-                    }),
-            )?;
-        let writer = r2d2::Pool::builder()
-            .max_size(1)
-            .connection_timeout(options.write_timeout.max(Duration::from_secs(10)))
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .build(
-                SqliteConnectionManager::file(path)
-                    .with_flags(flags)
-                    .with_init(configure),
-            )?;
-        let store = Store {
-            readers,
-            writer,
-            probe: Arc::new(Mutex::new(conn)),
-            files: Arc::new(files::Watch::new(path, options.min_free_bytes)),
-            options,
-        };
-        if migrated > 0 || !marker_path(path).exists() {
-            store.make_durable()?;
-        } else {
-            store.files.record();
+        Ok(Store {
+            backend: Backend::Sqlite(sqlite::SqliteStore::open_with(path, options)?),
+        })
+    }
+
+    /// Opens the database `--db` names: a file path (SQLite) or a
+    /// `postgres://` URL (see [`DbTarget`]).
+    pub fn open_target(target: &DbTarget, options: StoreOptions) -> Result<Store, StoreError> {
+        match target {
+            DbTarget::Sqlite(path) => Self::open_with(path, options),
+            DbTarget::Postgres(url) => Ok(Store {
+                backend: Backend::Postgres(postgres::PgStore::open(url, options)?),
+            }),
         }
-        Ok(store)
     }
 
-    /// A number that changes whenever any other connection, in this
-    /// process or another, has committed a write since the last call
-    /// (`PRAGMA data_version`). It reads only the WAL index in shared
-    /// memory, a few microseconds, so it is cheap enough to call on an async
-    /// worker for every feed request: equal numbers mean nothing changed and
-    /// the stamps read before are still current.
-    pub fn data_version(&self) -> Result<i64, StoreError> {
-        let conn = self.probe.lock().unwrap_or_else(|e| e.into_inner());
-        let v = conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        Ok(v)
+    /// Which backend this is, for logs and metrics: `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
-    /// A reading connection (`PRAGMA query_only`: a write through it fails).
-    /// Private to the store: everything outside it asks the store for what
-    /// it needs, never for SQL.
-    fn conn(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>, StoreError> {
-        Ok(self.readers.get()?)
+    /// SQLite's change probe (see [`sqlite::SqliteStore::data_version`]):
+    /// a number that changes whenever any connection has committed a
+    /// write. `None` on PostgreSQL: no such shortcut exists across
+    /// machines, so a feed's stamps are read on every request there.
+    pub fn data_version(&self) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.data_version().map(Some),
+            Backend::Postgres(_) => Ok(None),
+        }
     }
 
-    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`) and commits,
-    /// waiting for the lock at most [`StoreOptions::write_timeout`].
-    pub(crate) fn write<R>(
+    /// Like [`Store::sessions`], but hands each session to `f` as it is
+    /// read, so a 100,000-session feed never holds every session in memory.
+    ///
+    /// The conference (with its `version`) and the sessions are read in one
+    /// snapshot: a cache keyed by that version can never file newer or
+    /// older data under it.
+    pub fn each_session<F>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        self.write_waiting(self.options.write_timeout, f)
+        slug: &ConferenceSlug,
+        filter: &SessionFilter,
+        f: F,
+    ) -> Result<ConferenceRecord, StoreError>
+    where
+        F: FnMut(&ConferenceRecord, SessionRecord),
+    {
+        match &self.backend {
+            Backend::Sqlite(b) => b.each_session(slug, filter, f),
+            Backend::Postgres(b) => b.each_session(slug, filter, f),
+        }
     }
 
-    /// [`Store::write`] with its own bound on the wait. The bound covers
-    /// both waits a write has, for this process's writer connection and for
-    /// SQLite's write lock, so a write answers within it whoever holds what.
-    pub(crate) fn write_waiting<R>(
+    /// The sessions of a conference that match `filter`, in start order.
+    pub fn sessions(
         &self,
-        wait: Duration,
-        f: impl FnOnce(&Transaction<'_>) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        let deadline = Instant::now() + wait;
-        let mut conn = self.writer.get_timeout(wait).map_err(|e| {
-            StoreError::Busy(format!(
-                "another write held the database for {} ms: {e}",
-                wait.as_millis()
-            ))
-        })?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        conn.busy_timeout(left.max(Duration::from_millis(1)))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        slug: &ConferenceSlug,
+        filter: &SessionFilter,
+    ) -> Result<(ConferenceRecord, Vec<SessionRecord>), StoreError> {
+        let mut sessions = Vec::new();
+        let conf = self.each_session(slug, filter, |_, s| sessions.push(s))?;
+        Ok((conf, sessions))
     }
 
-    /// True when no conference is stored yet (a fresh database to seed).
-    pub fn is_empty(&self) -> Result<bool, StoreError> {
-        let n: i64 = self
-            .conn()?
-            .query_row("SELECT count(*) FROM conferences", [], |r| r.get(0))?;
-        Ok(n == 0)
-    }
-}
-
-/// Puts the file in WAL mode. Switching takes an exclusive lock, and when
-/// servers start together on a new file SQLite answers SQLITE_BUSY at once
-/// instead of waiting (waiting could deadlock two upgrading connections), so
-/// it is retried here until the busy timeout's worth of time has passed.
-/// A file already in WAL mode needs no lock.
-fn set_wal(conn: &Connection) -> Result<(), StoreError> {
-    let started = std::time::Instant::now();
-    loop {
-        let mode: Result<String, _> = conn.pragma_query_value(None, "journal_mode", |r| r.get(0));
-        let done = match mode {
-            Ok(m) if m.eq_ignore_ascii_case("wal") => Ok(()),
-            Ok(_) => conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-                .map(|_| ()),
-            Err(e) => Err(e),
-        };
-        match done {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy
-                    && started.elapsed() < STARTUP_LOCK_WAIT =>
-            {
-                std::thread::sleep(Duration::from_millis(10));
+    /// A conference as a schedule: its confirmed sessions in start order
+    /// (cancelled sessions have no place in a schedule document).
+    pub fn export(&self, slug: &ConferenceSlug) -> Result<Schedule, StoreError> {
+        let mut sessions = Vec::new();
+        let conf = self.each_session(slug, &SessionFilter::default(), |_, s| {
+            if s.status == Status::Confirmed {
+                sessions.push(s.data);
             }
-            other => return Ok(other?),
+        })?;
+        Ok(Schedule {
+            conference: conf.conference,
+            sessions,
+        })
+    }
+
+    /// Makes the stored conference equal to `schedule`: creates new
+    /// sessions, updates changed ones, and cancels (never deletes) the ones
+    /// the schedule no longer lists (see [`rules::plan_sync`]).
+    pub fn sync_schedule(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<SyncReport, StoreError> {
+        let mut reports = self.sync_schedules(std::slice::from_ref(schedule), now)?;
+        Ok(reports.remove(0))
+    }
+
+    /// Syncs the conference from a schedule its source sent, and records
+    /// the attempt, in one transaction. Before anything is written,
+    /// `hold` is asked about what the sync would cancel; when it says so
+    /// (and the operator has not confirmed) the schedule is left as it is
+    /// and the source is marked held, its validators unchanged so that the
+    /// next fetch reads the schedule again. `None` when the source changed
+    /// or went meanwhile (its generation moved): nothing is written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sync_from_source(
+        &self,
+        slug: &str,
+        generation: i64,
+        a: &Attempt,
+        schedule: &Schedule,
+        format_read: &str,
+        warnings: &[String],
+        confirm: bool,
+        hold: impl FnOnce(&Held) -> bool,
+    ) -> Result<Option<SourceSync>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.sync_from_source(
+                slug,
+                generation,
+                a,
+                schedule,
+                format_read,
+                warnings,
+                confirm,
+                hold,
+            ),
+            Backend::Postgres(b) => b.sync_from_source(
+                slug,
+                generation,
+                a,
+                schedule,
+                format_read,
+                warnings,
+                confirm,
+                hold,
+            ),
+        }
+    }
+
+    /// Copies every page of SQLite's WAL into the database file (see
+    /// [`sqlite::SqliteStore::checkpoint_within`]); on PostgreSQL there is
+    /// nothing of ours to checkpoint, and it is complete at once.
+    pub fn checkpoint_within(&self, wait: Duration) -> Result<Checkpoint, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.checkpoint_within(wait),
+            Backend::Postgres(_) => Ok(Checkpoint {
+                complete: true,
+                wal_frames: 0,
+                copied: 0,
+            }),
+        }
+    }
+
+    /// [`Store::checkpoint_within`] with ten seconds, failing when it
+    /// could not finish.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.checkpoint(),
+            Backend::Postgres(_) => Ok(()),
         }
     }
 }
 
-fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(READ_BUSY_TIMEOUT)?;
-    // The search index's triggers call it (migrations too).
-    search::register(conn)?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // FULL: a write acknowledged to a user survives a power cut, not only a
-    // crash of the process. Writes are small, so the cost is small.
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    // Read the first 64 MiB of the file through a memory map instead of
-    // read() calls: copying every page out of the OS cache was a tenth of a
-    // whole-feed render. Capped so that a very large database does not
-    // count its whole file in the process's resident memory.
-    conn.pragma_update(None, "mmap_size", 64i64 << 20)?;
-    Ok(())
+/// Methods that are the same call on either backend, each documented on
+/// the SQLite backend's method of the same name.
+macro_rules! delegate {
+    ($( $(#[$m:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        impl Store {
+            $(
+                $(#[$m])*
+                pub fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.backend {
+                        Backend::Sqlite(b) => b.$name($($arg),*),
+                        Backend::Postgres(b) => b.$name($($arg),*),
+                    }
+                }
+            )*
+        }
+    };
 }
 
-pub(crate) fn to_ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
+delegate! {
+    /// True when no conference is stored yet (a fresh database to seed).
+    fn is_empty(&self) -> Result<bool, StoreError>;
+    fn conferences(&self) -> Result<Vec<ConferenceRecord>, StoreError>;
+    fn conference(&self, slug: &ConferenceSlug) -> Result<ConferenceRecord, StoreError>;
+    /// The conference's data version: a cheap query that tells whether a
+    /// cached rendering is still current.
+    fn conference_version(&self, slug: &ConferenceSlug) -> Result<i64, StoreError>;
+    fn session(&self, slug: &ConferenceSlug, id: &SessionId) -> Result<(ConferenceRecord, SessionRecord), StoreError>;
+    /// Local days on which the conference has sessions, its rooms and its
+    /// session kinds: the choices a filter form offers.
+    fn facets(&self, slug: &ConferenceSlug) -> Result<Facets, StoreError>;
+    /// [`Store::sync_schedule`] for several conferences in one transaction.
+    fn sync_schedules(&self, schedules: &[Schedule], now: DateTime<Utc>) -> Result<Vec<SyncReport>, StoreError>;
+    /// Seeds a new database: imports `schedules` in one transaction if no
+    /// conference is stored yet, and answers `None` (importing nothing) if
+    /// one is. Of several servers started at once exactly one seeds.
+    fn seed(&self, schedules: &[Schedule], now: DateTime<Utc>) -> Result<Option<Vec<SyncReport>>, StoreError>;
+    /// Creates or replaces one session of an existing conference.
+    fn put_session(&self, slug: &ConferenceSlug, session: &SessionData, now: DateTime<Utc>) -> Result<Outcome, StoreError>;
+    /// Cancels one session: it stays stored, and in the feeds, as cancelled.
+    fn cancel_session(&self, slug: &ConferenceSlug, id: &SessionId, now: DateTime<Utc>) -> Result<Outcome, StoreError>;
+    fn create_agenda(&self, hash: &TokenHash, name: Option<&str>, now: DateTime<Utc>) -> Result<AgendaRecord, StoreError>;
+    /// What an agenda feed is rendered from, as one string: the agenda's
+    /// version and the version of every conference it has stars in.
+    fn agenda_stamp(&self, hash: &TokenHash) -> Result<String, StoreError>;
+    fn agenda(&self, hash: &TokenHash) -> Result<AgendaView, StoreError>;
+    /// Stars (`true`) or unstars a session. Idempotent; returns whether
+    /// anything changed.
+    fn set_star(&self, hash: &TokenHash, conf: &ConferenceSlug, id: &SessionId, starred: bool, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Replaces the token `old` by `new` (safe to repeat: see the SQLite
+    /// backend's method).
+    fn rotate_agenda(&self, old: &TokenHash, new: &TokenHash, now: DateTime<Utc>) -> Result<RotateOutcome, StoreError>;
+    fn delete_agenda(&self, hash: &TokenHash) -> Result<(), StoreError>;
+    /// The conference's newest `limit` changes, newest first, read in one
+    /// snapshot with the conference (whose `version` moves with every
+    /// change recorded).
+    fn changes(&self, slug: &ConferenceSlug, limit: usize) -> Result<(ConferenceRecord, Vec<Change>), StoreError>;
+    /// The newest `limit` changes to the sessions an agenda stars (in any
+    /// conference), newest first, with those conferences and the agenda.
+    /// Unknown tokens are [`StoreError::AgendaNotFound`].
+    fn agenda_changes(&self, hash: &TokenHash, limit: usize) -> Result<(AgendaRecord, ChangeLog), StoreError>;
+    /// The short code for a conference's feed with canonical `query`.
+    fn ensure_feed_link(&self, slug: &ConferenceSlug, query: &str) -> Result<String, StoreError>;
+    /// The conference and canonical query a code stands for.
+    fn feed_link(&self, code: &str) -> Result<Option<(ConferenceSlug, String)>, StoreError>;
+    /// Sets the source of a conference and makes a fetch due now (see
+    /// [`rules::source_change`]). `true` when the conference had none.
+    fn put_source(&self, slug: &ConferenceSlug, config: &SourceConfig, now: DateTime<Utc>) -> Result<(bool, SourceRecord), StoreError>;
+    fn source(&self, slug: &ConferenceSlug) -> Result<Option<SourceRecord>, StoreError>;
+    /// Every source, by conference.
+    fn sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
+    /// Stops following: the source and its state go; the conference stays.
+    fn delete_source(&self, slug: &ConferenceSlug) -> Result<bool, StoreError>;
+    /// The earliest time a fetch is due, if any source is followed.
+    fn next_source_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Conferences whose fetch is due at `now`, the longest waiting first.
+    fn due_sources(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Takes a source's next fetch: moves its due time to `lease_until`, so
+    /// that no other server on this database fetches it meanwhile (see
+    /// [`rules::may_claim`]).
+    fn claim_source(&self, slug: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, force: bool) -> Result<Option<SourceRecord>, StoreError>;
+    /// Records a 304 (`false` when the source changed or went meanwhile).
+    fn record_not_modified(&self, slug: &str, generation: i64, a: &Attempt) -> Result<bool, StoreError>;
+    /// Records an attempt that applied nothing, and why.
+    fn record_failure(&self, slug: &str, generation: i64, a: &Attempt, error: &str) -> Result<bool, StoreError>;
+    /// One round trip to the database.
+    fn ping(&self) -> Result<(), StoreError>;
+    /// Counts and size, read in one snapshot.
+    fn stats(&self) -> Result<DbStats, StoreError>;
+    /// Whether the database can serve: [`StoreError::Unhealthy`] naming
+    /// what is wrong when not (`/healthz`, and every second by the server).
+    fn health(&self) -> Result<(), StoreError>;
 }
 
-pub(crate) fn from_ts(ts: i64) -> Result<DateTime<Utc>, StoreError> {
-    Utc.timestamp_opt(ts, 0)
-        .single()
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ts} out of range")))
-}
+/// Starring from the pages (see [`crate::domain::agenda::starring`]).
+impl Stars for Store {
+    type Error = StoreError;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    fn star(&self, agenda: &TokenHash, star: Star<'_>) -> Result<Option<bool>, StoreError> {
+        let Star {
+            conference,
+            session,
+            starred,
+            at,
+        } = star;
+        match self.set_star(agenda, conference, session, starred, at) {
+            Err(StoreError::AgendaNotFound) => Ok(None),
+            other => other.map(Some),
+        }
+    }
 
-    /// A long write in this process (an admin import of a huge schedule)
-    /// holds the one writer connection: other writes give up after the
-    /// write timeout with `Busy`, reads go on, and nothing writes through a
-    /// reading connection.
-    #[test]
-    fn a_long_write_here_makes_other_writes_busy_not_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_with(
-            &dir.path().join("w.db"),
-            StoreOptions {
-                write_timeout: Duration::from_millis(100),
-                ..StoreOptions::default()
-            },
-        )
-        .unwrap();
-        let (held_tx, held) = std::sync::mpsc::channel();
-        let (release, release_rx) = std::sync::mpsc::channel::<()>();
-        let long = {
-            let store = store.clone();
-            std::thread::spawn(move || {
-                store.write(|tx| {
-                    tx.execute("INSERT INTO agendas (token_hash, created, last_modified) VALUES (x'01', 0, 0)", [])?;
-                    held_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    Ok(())
-                })
-            })
-        };
-        held.recv().unwrap();
-        let hash = crate::domain::agenda::TokenHash([2; 32]);
-        let e = store.create_agenda(&hash, None, Utc::now()).unwrap_err();
-        assert!(matches!(e, StoreError::Busy(_)), "{e}");
-        assert!(store.conferences().unwrap().is_empty(), "reads go on");
-        store.ping().unwrap();
-        let through_reader = store
-            .conn()
-            .unwrap()
-            .execute("DELETE FROM agendas", [])
-            .map_err(StoreError::from)
-            .unwrap_err();
-        assert!(
-            through_reader.to_string().contains("readonly"),
-            "{through_reader}"
-        );
-        release.send(()).unwrap();
-        long.join().unwrap().unwrap();
-        store.create_agenda(&hash, None, Utc::now()).unwrap();
+    fn require_session(&self, star: Star<'_>) -> Result<(), StoreError> {
+        self.session(star.conference, star.session).map(|_| ())
+    }
+
+    fn create(&self, agenda: &TokenHash, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.create_agenda(agenda, None, now).map(|_| ())
     }
 }

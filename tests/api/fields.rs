@@ -656,7 +656,7 @@ fn old_databases_migrate() {
         let conn = rusqlite::Connection::open(&db).unwrap();
         for f in ["0001_init.sql", "0002_agendas.sql"] {
             let sql = std::fs::read_to_string(crate::helpers::repo_path(&format!(
-                "src/store/migrations/{f}"
+                "src/store/sqlite/migrations/{f}"
             )))
             .unwrap();
             conn.execute_batch(&sql).unwrap();
@@ -685,7 +685,7 @@ fn old_databases_migrate() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     // Every migration ran: the version is the number of migration files.
-    let files = std::fs::read_dir(crate::helpers::repo_path("src/store/migrations"))
+    let files = std::fs::read_dir(crate::helpers::repo_path("src/store/sqlite/migrations"))
         .unwrap()
         .filter(|e| {
             e.as_ref()

@@ -47,7 +47,7 @@ pub fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
 pub fn test_settings(db: PathBuf) -> Settings {
     Settings {
         addr: "127.0.0.1:0".into(),
-        db,
+        db: confcal::store::DbTarget::Sqlite(db),
         base_url: None,
         data_dir: Some(repo_path("data")),
         admin_token: Some(Secret::new(ADMIN_TOKEN)),

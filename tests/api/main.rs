@@ -21,8 +21,10 @@ mod injection;
 mod limits;
 mod load;
 mod memory;
+mod on_postgres;
 mod ops;
 mod pages;
+
 mod search;
 mod secrets;
 mod sessions;

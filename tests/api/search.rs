@@ -196,7 +196,7 @@ fn old_single_index_databases_migrate_in_place() {
     let db = dir.path().join("v6.db");
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(repo_path("src/store/migrations"))
+        let mut files: Vec<_> = std::fs::read_dir(repo_path("src/store/sqlite/migrations"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "sql"))

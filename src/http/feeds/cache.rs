@@ -8,10 +8,13 @@
 //! inside their transactions, so a change shows in the very next response:
 //! nothing is ever served stale, and nothing needs invalidating.
 //!
-//! Most requests skip even that lookup: SQLite's `data_version` (read in
-//! microseconds from shared memory, see [`crate::store::Store::data_version`])
-//! changes on any commit by any connection or process, so an entry checked
-//! at the current `data_version` is still current.
+//! On SQLite most requests skip even that lookup: its `data_version` (read
+//! in microseconds from shared memory, see
+//! [`crate::store::Store::data_version`]) changes on any commit by any
+//! connection or process, so an entry checked at the current
+//! `data_version` is still current. PostgreSQL has no such number across
+//! machines (`None`): there every request reads the stamp, so a write on
+//! any replica is seen by every other one at once.
 //!
 //! What an entry holds is a [`Rendered`]; the cache counts its bytes, every
 //! compressed variant included, and knows nothing of HTTP.
@@ -64,8 +67,9 @@ struct Entry {
     weight: usize,
     /// The [`crate::store::Store::data_version`] at which this entry was
     /// last known current: while the probe still reads that number, no
-    /// write has happened and the database need not be asked.
-    verified_at: i64,
+    /// write has happened and the database need not be asked. `None`
+    /// (PostgreSQL): never known current without asking.
+    verified_at: Option<i64>,
 }
 
 /// The map in recency order (the `lru` crate: a hash map threaded on a
@@ -183,7 +187,7 @@ impl FeedCache {
     pub fn get_verified(&self, key: &Key, data_version: i64) -> Option<Arc<Rendered>> {
         let mut inner = lock(&self.inner);
         let entry = inner.map.peek(key)?;
-        if entry.verified_at != data_version {
+        if entry.verified_at != Some(data_version) {
             return None;
         }
         let entry = inner.map.get(key)?;
@@ -193,7 +197,7 @@ impl FeedCache {
 
     /// The entry for `key` if it was rendered from exactly `stamp` (read
     /// after `data_version`, so the entry is current at that version).
-    pub fn get(&self, key: &Key, stamp: &str, data_version: i64) -> Option<Arc<Rendered>> {
+    pub fn get(&self, key: &Key, stamp: &str, data_version: Option<i64>) -> Option<Arc<Rendered>> {
         let mut inner = lock(&self.inner);
         let entry = inner.map.get_mut(key)?;
         if entry.stamp != stamp {
@@ -211,7 +215,7 @@ impl FeedCache {
     /// Files a rendering under `stamp`. `data_version` must have been read
     /// before the data was: the entry is then at least as new as the
     /// database was at that version.
-    pub fn insert(&self, key: Key, stamp: String, data_version: i64, value: Arc<Rendered>) {
+    pub fn insert(&self, key: Key, stamp: String, data_version: Option<i64>, value: Arc<Rendered>) {
         self.renders.fetch_add(1, Ordering::Relaxed);
         let weight = value.held();
         let mut inner = lock(&self.inner);
@@ -265,7 +269,7 @@ pub(super) mod tests {
     #[test]
     fn options_are_part_of_the_key() {
         let c = FeedCache::new(1 << 20);
-        c.insert(key("a"), "v1".into(), 7, rendered("plain"));
+        c.insert(key("a"), "v1".into(), Some(7), rendered("plain"));
         let with_alarm = Key::Conference {
             slug: "a".into(),
             filter: String::new(),
@@ -274,49 +278,62 @@ pub(super) mod tests {
                 compact: false,
             },
         };
-        assert!(c.get(&with_alarm, "v1", 7).is_none());
+        assert!(c.get(&with_alarm, "v1", Some(7)).is_none());
         assert!(c.get_verified(&with_alarm, 7).is_none());
-        c.insert(with_alarm.clone(), "v1".into(), 7, rendered("alarmed"));
-        assert_eq!(&c.get(&with_alarm, "v1", 7).unwrap().body[..], b"alarmed");
-        assert_eq!(&c.get(&key("a"), "v1", 7).unwrap().body[..], b"plain");
+        c.insert(
+            with_alarm.clone(),
+            "v1".into(),
+            Some(7),
+            rendered("alarmed"),
+        );
+        assert_eq!(
+            &c.get(&with_alarm, "v1", Some(7)).unwrap().body[..],
+            b"alarmed"
+        );
+        assert_eq!(&c.get(&key("a"), "v1", Some(7)).unwrap().body[..], b"plain");
     }
 
     #[test]
     fn stamps_decide() {
         let c = FeedCache::new(1 << 20);
-        c.insert(key("a"), "v1".into(), 7, rendered("one"));
+        c.insert(key("a"), "v1".into(), Some(7), rendered("one"));
         assert!(c.get_verified(&key("a"), 7).is_some());
         assert!(c.get_verified(&key("a"), 8).is_none(), "a write happened");
-        assert!(c.get(&key("a"), "v1", 8).is_some());
+        assert!(c.get(&key("a"), "v1", Some(8)).is_some());
         assert!(c.get_verified(&key("a"), 8).is_some(), "checked again at 8");
         assert!(
-            c.get(&key("a"), "v2", 9).is_none(),
+            c.get(&key("a"), "v2", Some(9)).is_none(),
             "another version is a miss"
         );
         assert!(c.get_verified(&key("a"), 9).is_none());
-        assert!(c.get(&key("b"), "v1", 9).is_none());
-        c.insert(key("a"), "v2".into(), 9, rendered("two"));
-        assert_eq!(&c.get(&key("a"), "v2", 9).unwrap().body[..], b"two");
-        assert!(c.get(&key("a"), "v1", 9).is_none());
+        assert!(c.get(&key("b"), "v1", Some(9)).is_none());
+        c.insert(key("a"), "v2".into(), Some(9), rendered("two"));
+        assert_eq!(&c.get(&key("a"), "v2", Some(9)).unwrap().body[..], b"two");
+        assert!(c.get(&key("a"), "v1", Some(9)).is_none());
     }
 
     #[test]
     fn evicts_least_recently_used_past_the_limit() {
         let one = rendered("aaaa").held();
         let c = FeedCache::new(2 * one + one / 2);
-        c.insert(key("a"), "v".into(), 1, rendered("aaaa"));
-        c.insert(key("b"), "v".into(), 1, rendered("bbbb"));
-        assert!(c.get(&key("a"), "v", 1).is_some());
-        c.insert(key("c"), "v".into(), 1, rendered("cccc"));
+        c.insert(key("a"), "v".into(), Some(1), rendered("aaaa"));
+        c.insert(key("b"), "v".into(), Some(1), rendered("bbbb"));
+        assert!(c.get(&key("a"), "v", Some(1)).is_some());
+        c.insert(key("c"), "v".into(), Some(1), rendered("cccc"));
         assert!(
-            c.get(&key("b"), "v", 1).is_none(),
+            c.get(&key("b"), "v", Some(1)).is_none(),
             "b was least recently used"
         );
-        assert!(c.get(&key("a"), "v", 1).is_some());
-        assert!(c.get(&key("c"), "v", 1).is_some());
+        assert!(c.get(&key("a"), "v", Some(1)).is_some());
+        assert!(c.get(&key("c"), "v", Some(1)).is_some());
         assert_eq!(c.bytes(), 2 * one);
-        c.insert(key("huge"), "v".into(), 1, rendered(&"x".repeat(3 * one)));
-        assert!(c.get(&key("huge"), "v", 1).is_none(), "never cached");
+        c.insert(
+            key("huge"),
+            "v".into(),
+            Some(1),
+            rendered(&"x".repeat(3 * one)),
+        );
+        assert!(c.get(&key("huge"), "v", Some(1)).is_none(), "never cached");
         assert_eq!(c.bytes(), 2 * one);
     }
 }

@@ -156,7 +156,7 @@ mod tests {
         let limit = 2 * plain + gz + br;
         let c = FeedCache::new(limit);
         let a = rendered(&text);
-        c.insert(key("a"), "v".into(), 1, a.clone());
+        c.insert(key("a"), "v".into(), Some(1), a.clone());
         assert_eq!(c.bytes(), plain);
         a.variant(Variant::Gzip);
         assert_eq!(c.bytes(), plain + gz, "gzip counted when made");
@@ -164,7 +164,7 @@ mod tests {
         assert_eq!(c.bytes(), plain + gz + br);
         // Streaming the variant counts it too, once it is whole.
         let b = rendered(&text);
-        c.insert(key("b"), "v".into(), 1, b.clone());
+        c.insert(key("b"), "v".into(), Some(1), b.clone());
         assert_eq!(c.bytes(), limit, "both fit");
         actix_web::rt::System::new().block_on(async {
             use futures_util::StreamExt;
@@ -173,8 +173,8 @@ mod tests {
         });
         // b's gzip takes the two past the limit: a, the least recently
         // used, went.
-        assert!(c.get(&key("a"), "v", 1).is_none());
-        assert!(c.get(&key("b"), "v", 1).is_some());
+        assert!(c.get(&key("a"), "v", Some(1)).is_none());
+        assert!(c.get(&key("b"), "v", Some(1)).is_some());
         assert_eq!(c.bytes(), plain + gz);
         // A rendering no longer cached is no longer counted.
         drop(c);

@@ -24,9 +24,10 @@ where
     R: FnOnce(&Store) -> Result<(String, Rendered), StoreError> + Send + 'static,
 {
     // Read before any stamp or data, so whatever is read next is at least
-    // as new as the database at this version.
+    // as new as the database at this version. `None` on PostgreSQL: the
+    // stamp is read on every request (no shortcut across machines).
     let data_version = state.store.data_version()?;
-    if let Some(hit) = state.feeds.get_verified(&key, data_version) {
+    if let Some(hit) = data_version.and_then(|v| state.feeds.get_verified(&key, v)) {
         return Ok(hit);
     }
     let current = state.db(stamp).await?;

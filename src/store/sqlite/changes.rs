@@ -15,31 +15,24 @@ use rusqlite::{params, Connection, Row};
 
 use super::agendas::agenda_by_hash;
 use super::queries::conference_by_slug;
-use super::{from_ts, to_ts, AgendaRecord, ConferenceRecord, Status, Store, StoreError};
+use super::{to_ts, AgendaRecord, ConferenceRecord, SqliteStore, StoreError};
 use crate::domain::agenda::TokenHash;
-use crate::domain::changes::{
-    kinds, Change, ChangeKind, ChangeLog, SessionState, KEPT_PER_CONFERENCE,
-};
-use crate::domain::{ConferenceSlug, SessionId};
+use crate::domain::changes::{Change, ChangeLog, KEPT_PER_CONFERENCE};
+use crate::domain::ConferenceSlug;
+use crate::store::history::StoredChange;
+use crate::store::rules::Noticed;
 
-/// Records the change a write made to session `id` of conference
-/// `conf_id`, if it made one an attendee would notice (see [`kinds`]).
-/// `before` is `None` for a session the write created. Says whether a row
-/// was written (the caller then prunes once, with [`prune`]).
+/// Records a change a write made (see [`crate::store::rules::noticed`])
+/// to a session of conference `conf_id`, in the write's transaction (the
+/// caller then prunes once, with [`prune`]).
 pub(super) fn record(
     tx: &Connection,
     conf_id: i64,
-    id: &SessionId,
-    before: Option<&SessionState>,
-    after: &SessionState,
-    conference_is_new: bool,
+    n: &Noticed,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let found = kinds(before, after, conference_is_new);
-    if found.is_empty() {
-        return Ok(false);
-    }
-    let names: Vec<&str> = found.iter().map(|k| k.as_str()).collect();
+) -> Result<(), StoreError> {
+    let names: Vec<&str> = n.kinds.iter().map(|k| k.as_str()).collect();
+    let (before, after) = (n.before.as_ref(), &n.after);
     tx.prepare_cached(
         "INSERT INTO changes (conference_id, session_id, at, kinds, \
          old_title, old_start, old_end, old_room, old_status, \
@@ -49,7 +42,7 @@ pub(super) fn record(
     )?
     .execute(params![
         conf_id,
-        id.as_str(),
+        n.session.as_str(),
         to_ts(now),
         names.join(","),
         before.map(|b| b.title.as_str()),
@@ -63,7 +56,7 @@ pub(super) fn record(
         after.room,
         after.status.as_str(),
     ])?;
-    Ok(true)
+    Ok(())
 }
 
 /// Keeps the conference's newest [`KEPT_PER_CONFERENCE`] changes.
@@ -80,84 +73,31 @@ const CHANGE_COLUMNS: &str = "ch.id, s.slug, ch.at, ch.kinds, \
      ch.old_title, ch.old_start, ch.old_end, ch.old_room, ch.old_status, \
      ch.new_title, ch.new_start, ch.new_end, ch.new_room, ch.new_status";
 
-fn status(s: &str) -> Result<Status, StoreError> {
-    match s {
-        "confirmed" => Ok(Status::Confirmed),
-        "cancelled" => Ok(Status::Cancelled),
-        other => Err(StoreError::Corrupt(format!("unknown status {other:?}"))),
-    }
-}
-
-type Raw = (
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    (String, i64, i64, Option<String>, String),
-);
-
-fn raw_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Raw> {
-    Ok((
-        r.get(o)?,
-        r.get(o + 1)?,
-        r.get(o + 2)?,
-        r.get(o + 3)?,
-        r.get(o + 4)?,
-        r.get(o + 5)?,
-        r.get(o + 6)?,
-        r.get(o + 7)?,
-        r.get(o + 8)?,
-        (
+/// A row of [`CHANGE_COLUMNS`] from column `o` on.
+fn raw_at(r: &Row<'_>, o: usize) -> rusqlite::Result<StoredChange> {
+    Ok(StoredChange {
+        id: r.get(o)?,
+        session: r.get(o + 1)?,
+        at: r.get(o + 2)?,
+        kinds: r.get(o + 3)?,
+        old: (
+            r.get(o + 4)?,
+            r.get(o + 5)?,
+            r.get(o + 6)?,
+            r.get(o + 7)?,
+            r.get(o + 8)?,
+        ),
+        new: (
             r.get(o + 9)?,
             r.get(o + 10)?,
             r.get(o + 11)?,
             r.get(o + 12)?,
             r.get(o + 13)?,
         ),
-    ))
-}
-
-fn change(raw: Raw) -> Result<Change, StoreError> {
-    let (id, slug, at, names, ot, os, oe, oroom, ostatus, (nt, ns, ne, nroom, nstatus)) = raw;
-    let kinds = names
-        .split(',')
-        .map(|n| {
-            ChangeKind::parse(n)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown change kind {n:?}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let before = match (ot, os, oe, ostatus) {
-        (Some(title), Some(start), Some(end), Some(st)) => Some(SessionState {
-            title,
-            start: from_ts(start)?,
-            end: from_ts(end)?,
-            room: oroom,
-            status: status(&st)?,
-        }),
-        _ => None,
-    };
-    Ok(Change {
-        id,
-        session: SessionId::parse(&slug).map_err(StoreError::Corrupt)?,
-        kinds,
-        before,
-        after: SessionState {
-            title: nt,
-            start: from_ts(ns)?,
-            end: from_ts(ne)?,
-            room: nroom,
-            status: status(&nstatus)?,
-        },
-        at: from_ts(at)?,
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// The conference's newest `limit` changes, newest first, read in one
     /// snapshot with the conference (whose `version` moves with every
     /// change recorded).
@@ -174,7 +114,9 @@ impl Store {
              WHERE ch.conference_id = ?1 ORDER BY ch.id DESC LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![conf_id, limit as i64], |r| raw_at(r, 0))?;
-        let changes = rows.map(|r| change(r?)).collect::<Result<Vec<_>, _>>()?;
+        let changes = rows
+            .map(|r| r?.into_change())
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((conf, changes))
     }
 
@@ -207,7 +149,7 @@ impl Store {
                 let cs = ConferenceSlug::parse(&slug).map_err(StoreError::Corrupt)?;
                 conferences.insert(slug.clone(), conference_by_slug(&tx, &cs)?.1);
             }
-            log.changes.push((slug, change(raw)?));
+            log.changes.push((slug, raw.into_change()?));
         }
         log.conferences = conferences;
         Ok((agenda, log))
@@ -217,8 +159,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::changes::ChangeKind;
     use crate::domain::schedule::parse_document;
     use crate::domain::Schedule;
+    use crate::domain::SessionId;
+    use crate::store::Store;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();

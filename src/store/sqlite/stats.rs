@@ -6,20 +6,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use super::{Status, Store, StoreError};
+use super::{SqliteStore, Status, StoreError};
+use crate::store::DbStats;
 
-/// What `/metrics` reports about the data.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DbStats {
-    pub conferences: i64,
-    pub sessions_confirmed: i64,
-    pub sessions_cancelled: i64,
-    pub agendas: i64,
-    /// `page_count * page_size` of the main file plus the WAL file's size.
-    pub size_bytes: u64,
-}
-
-impl Store {
+impl SqliteStore {
     /// One round trip through the pool: `SELECT 1`.
     pub fn ping(&self) -> Result<(), StoreError> {
         // Reads the schema page, so a database file that became unreadable

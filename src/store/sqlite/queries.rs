@@ -1,14 +1,14 @@
 //! Reads: conferences and filtered session lists.
 
-use chrono::NaiveDate;
 use chrono_tz::Tz;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, Status, Store, StoreError};
+use super::{from_ts, to_ts, ConferenceRecord, SessionRecord, SqliteStore, Status, StoreError};
 use crate::domain::filter::StatusFilter;
 use crate::domain::localtime::local_day_bounds;
 use crate::domain::{Conference, ConferenceSlug, Geo, Link, SessionData, SessionFilter, SessionId};
+use crate::store::{Facets, SEARCH_DEADLINE};
 
 const CONFERENCE_COLUMNS: &str = "c.id, c.slug, c.name, c.timezone, c.venue, c.url, c.version, \
      c.created, c.last_modified, \
@@ -20,7 +20,7 @@ const CONFERENCE_COLUMNS: &str = "c.id, c.slug, c.name, c.timezone, c.venue, c.u
 pub(super) const SESSION_COLUMNS: &str = "s.slug, s.title, s.speakers, s.start_utc, s.end_utc, \
      s.room, s.tracks, s.abstract, s.notes, s.url, s.status, s.sequence, s.created, s.last_modified, s.kind, s.links, s.language";
 
-impl Store {
+impl SqliteStore {
     pub fn conferences(&self) -> Result<Vec<ConferenceRecord>, StoreError> {
         let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(&format!(
@@ -47,7 +47,7 @@ impl Store {
         Ok((conf, sessions))
     }
 
-    /// Like [`Store::sessions`], but hands each session to `f` as it is
+    /// Like [`SqliteStore::sessions`], but hands each session to `f` as it is
     /// read, so a 100,000-session feed never holds every session in memory.
     ///
     /// The conference (with its `version`) and the sessions are read in one
@@ -127,14 +127,6 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(Facets { days, rooms, kinds })
     }
-}
-
-/// What a conference's filter form offers.
-#[derive(Debug, Clone, Default)]
-pub struct Facets {
-    pub days: Vec<NaiveDate>,
-    pub rooms: Vec<String>,
-    pub kinds: Vec<String>,
 }
 
 pub(super) fn conference_by_slug(
@@ -302,16 +294,6 @@ fn for_each_filtered(
     }
     Ok(())
 }
-
-/// The longest a search may hold a reading connection: past it SQLite
-/// interrupts the query, and the request is answered 503 with
-/// `Retry-After` (see [`StoreError::Busy`]). The terms are bounded (see
-/// [`crate::domain::filter::MAX_Q_WORDS`]) and read only the searched
-/// conference's words (see `search.rs`), so an honest search of any
-/// conference stays far below it, whatever else the database holds; this
-/// is the backstop for what the bounds do not foresee (the worst search
-/// of a conference of 100,000 sessions and more).
-pub const SEARCH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A progress handler that interrupts the connection's statements once
 /// `limit` has passed, removed again on drop (pooled connections are

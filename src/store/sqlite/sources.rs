@@ -8,147 +8,17 @@
 //! source's `generation`: a fetch begun before the operator changed the
 //! URL (or deleted the source) is discarded, never applied.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
-use serde::Serialize;
 
 use super::sync::sync_one;
-use super::{from_ts, to_ts, Store, StoreError, SyncReport};
+use super::{from_ts, to_ts, SqliteStore, StoreError};
 use crate::domain::{ConferenceSlug, Schedule};
-
-/// What the operator sets for a source. The format and zone are kept as
-/// their names; [`crate::follow`] checks them before they get here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceConfig {
-    pub url: String,
-    /// A name of [`crate::import::Format`] (`auto`, `frab-xml`…).
-    pub format: String,
-    /// An IANA zone name, for schedules that name none.
-    pub timezone: Option<String>,
-    pub every_seconds: u32,
-}
-
-/// How the last attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FetchOutcome {
-    /// A schedule was read and applied (changed or not).
-    Ok,
-    /// The upstream answered 304: the schedule served is still its own.
-    NotModified,
-    /// Nothing was applied: the upstream could not be read, or what it
-    /// sent could not be imported.
-    Error,
-    /// A schedule was read but not applied: it would cancel too much
-    /// (see [`crate::follow::suspicious`]) and waits for the operator.
-    Held,
-}
-
-impl FetchOutcome {
-    pub const ALL: [FetchOutcome; 4] = [
-        FetchOutcome::Ok,
-        FetchOutcome::NotModified,
-        FetchOutcome::Error,
-        FetchOutcome::Held,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FetchOutcome::Ok => "ok",
-            FetchOutcome::NotModified => "not_modified",
-            FetchOutcome::Error => "error",
-            FetchOutcome::Held => "held",
-        }
-    }
-
-    fn parse(s: &str) -> Result<FetchOutcome, StoreError> {
-        FetchOutcome::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| StoreError::Corrupt(format!("source outcome {s:?}")))
-    }
-}
-
-/// What the last applied sync did, in numbers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SyncCounts {
-    pub created: i64,
-    pub updated: i64,
-    pub cancelled: i64,
-    pub unchanged: i64,
-}
-
-impl SyncCounts {
-    pub fn of(r: &SyncReport) -> SyncCounts {
-        let n = |v: &Vec<String>| v.len() as i64;
-        SyncCounts {
-            created: n(&r.created),
-            updated: n(&r.updated),
-            cancelled: n(&r.cancelled),
-            unchanged: n(&r.unchanged),
-        }
-    }
-}
-
-/// A sync held back: it would cancel `would_cancel` of the `confirmed`
-/// sessions stored, the upstream listing `sessions`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Held {
-    pub would_cancel: i64,
-    pub confirmed: i64,
-    pub sessions: i64,
-}
-
-/// A source and the state of following it.
-#[derive(Debug, Clone)]
-pub struct SourceRecord {
-    pub conference: String,
-    pub config: SourceConfig,
-    pub generation: i64,
-    pub created: DateTime<Utc>,
-    /// When the next fetch is due (while one runs: the end of its lease).
-    pub next_due: DateTime<Utc>,
-    /// The upstream's validators of the schedule last applied.
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub last_attempt: Option<DateTime<Utc>>,
-    /// `None` before the first attempt (and after the URL changed).
-    pub last_outcome: Option<FetchOutcome>,
-    pub last_success: Option<DateTime<Utc>>,
-    pub last_change: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub http_status: Option<u16>,
-    /// Attempts in a row that ended in an error.
-    pub failures: i64,
-    pub counts: Option<SyncCounts>,
-    pub held: Option<Held>,
-    pub format_read: Option<String>,
-    pub warnings: Vec<String>,
-}
-
-/// The HTTP side of one attempt, as recorded whatever its outcome.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    pub at: DateTime<Utc>,
-    pub next_due: DateTime<Utc>,
-    pub http_status: Option<u16>,
-    /// Validators the upstream sent with this answer.
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
-
-/// What a sync from a source did.
-#[derive(Debug, Clone)]
-pub enum SourceSync {
-    Applied(SyncReport),
-    Held(Held),
-}
-
-/// Warnings kept per source: enough to see what is odd, bounded however
-/// odd a schedule is.
-pub const MAX_WARNINGS_KEPT: usize = 100;
+use crate::store::rules::{self, SourceChange};
+use crate::store::{
+    Attempt, FetchOutcome, Held, SourceConfig, SourceRecord, SourceSync, SyncCounts,
+    MAX_WARNINGS_KEPT,
+};
 
 const SOURCE_COLUMNS: &str = "conference, url, format, timezone, every_seconds, generation, \
      created, next_due, etag, last_modified, last_attempt, last_outcome, last_success, \
@@ -236,7 +106,7 @@ fn read_source(
     .transpose()
 }
 
-impl Store {
+impl SqliteStore {
     /// Sets the source of a conference (which need not exist yet: the
     /// first fetch creates it) and makes a fetch due now. `true` when the
     /// conference had none. A new URL, format or zone starts the state of
@@ -252,8 +122,8 @@ impl Store {
         self.write(|tx| {
             let old = read_source(tx, slug.as_str())?;
             let created = old.is_none();
-            match old {
-                None => {
+            match rules::source_change(old.as_ref().map(|o| &o.config), config) {
+                SourceChange::Create => {
                     tx.prepare_cached(
                         "INSERT INTO sources (conference, url, format, timezone, every_seconds, \
                          created, next_due) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -267,16 +137,13 @@ impl Store {
                         to_ts(now)
                     ])?;
                 }
-                Some(old) if old.config.url == config.url
-                    && old.config.format == config.format
-                    && old.config.timezone == config.timezone =>
-                {
+                SourceChange::Reschedule => {
                     tx.prepare_cached(
                         "UPDATE sources SET every_seconds = ?2, next_due = ?3 WHERE conference = ?1",
                     )?
                     .execute(params![slug.as_str(), config.every_seconds, to_ts(now)])?;
                 }
-                Some(_) => {
+                SourceChange::Restart => {
                     tx.prepare_cached(
                         "UPDATE sources SET url = ?2, format = ?3, timezone = ?4, \
                          every_seconds = ?5, next_due = ?6, generation = generation + 1, \
@@ -362,7 +229,7 @@ impl Store {
             let Some(rec) = read_source(tx, slug)? else {
                 return Ok(None);
             };
-            if !force && rec.next_due > now {
+            if !rules::may_claim(rec.next_due, now, force) {
                 return Ok(None);
             }
             tx.prepare_cached("UPDATE sources SET next_due = ?2 WHERE conference = ?1")?
@@ -509,25 +376,16 @@ impl Store {
 }
 
 /// How many of the conference's confirmed sessions `schedule` would
-/// cancel (those it no longer lists), read in the sync's own transaction.
+/// cancel (see [`rules::would_cancel`]), read in the sync's own transaction.
 fn would_cancel(tx: &Transaction<'_>, schedule: &Schedule) -> Result<Held, StoreError> {
-    let listed: HashSet<&str> = schedule.sessions.iter().map(|s| s.id.as_str()).collect();
     let mut stmt = tx.prepare_cached(
         "SELECT s.slug FROM sessions s JOIN conferences c ON c.id = s.conference_id \
          WHERE c.slug = ?1 AND s.status = 'confirmed'",
     )?;
-    let mut held = Held {
-        would_cancel: 0,
-        confirmed: 0,
-        sessions: schedule.sessions.len() as i64,
-    };
-    let mut rows = stmt.query([schedule.conference.slug.as_str()])?;
-    while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        held.confirmed += 1;
-        if !listed.contains(id.as_str()) {
-            held.would_cancel += 1;
-        }
-    }
-    Ok(held)
+    let confirmed = stmt
+        .query_map([schedule.conference.slug.as_str()], |r| {
+            r.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rules::would_cancel(confirmed, &schedule.sessions))
 }

@@ -3,21 +3,10 @@
 
 use std::time::Duration;
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
+use crate::store::Checkpoint;
 
-/// What a WAL checkpoint did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Every frame is in the database file (and, for TRUNCATE, the WAL is
-    /// empty).
-    pub complete: bool,
-    /// Frames in the WAL before it was reset (0 after a complete TRUNCATE).
-    pub wal_frames: i64,
-    /// Frames copied into the database file.
-    pub copied: i64,
-}
-
-impl Store {
+impl SqliteStore {
     /// Copies every page of the WAL back into the database file and
     /// truncates the WAL to zero bytes, or fails saying it could not.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
@@ -46,7 +35,7 @@ impl Store {
     }
 
     /// `PRAGMA wal_checkpoint(PASSIVE)`: copies what it can without waiting
-    /// for anyone (see [`Store::health`]).
+    /// for anyone (see [`SqliteStore::health`]).
     pub(super) fn checkpoint_passive(&self) -> Result<Checkpoint, StoreError> {
         self.checkpoint_mode("PASSIVE", Duration::ZERO)
     }

@@ -298,14 +298,14 @@ fn copy(src: &Path, tmp: &Path, opts: BackupOptions) -> Result<(i32, u32), Store
 #[cfg(test)]
 mod tests {
     use super::super::stats::wal_path;
-    use super::super::Store;
+    use super::super::SqliteStore;
     use super::*;
 
     #[test]
     fn backup_copies_and_refuses_to_overwrite_the_source() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("a.db");
-        let store = Store::open(&db).unwrap();
+        let store = SqliteStore::open(&db).unwrap();
         store.ping().unwrap();
         let stats = store.stats().unwrap();
         assert!(stats.size_bytes > 0);
@@ -344,7 +344,7 @@ mod tests {
     fn what_a_killed_backup_leaves_is_told_from_a_running_one() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("a.db");
-        drop(Store::open(&db).unwrap());
+        drop(SqliteStore::open(&db).unwrap());
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();

@@ -6,15 +6,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::queries::{conference_by_slug, session_row_at, SESSION_COLUMNS};
-use super::{from_ts, to_ts, AgendaRecord, AgendaView, Store, StoreError};
-use crate::domain::agenda::{Star, Stars, TokenHash};
+use super::{from_ts, to_ts, AgendaRecord, AgendaView, SqliteStore, StoreError};
+use crate::domain::agenda::TokenHash;
 use crate::domain::{ConferenceSlug, SessionId};
+use crate::store::rules;
+use crate::store::RotateOutcome;
 
-/// Most stars one agenda may hold: far beyond any person's week, small
-/// enough that an agenda feed stays cheap.
-pub const MAX_STARS: i64 = 2_000;
-
-impl Store {
+impl SqliteStore {
     pub fn create_agenda(
         &self,
         hash: &TokenHash,
@@ -113,11 +111,7 @@ impl Store {
                 let count: i64 = tx
                     .prepare_cached("SELECT count(*) FROM agenda_stars WHERE agenda_id = ?1")?
                     .query_row([agenda_id], |r| r.get(0))?;
-                if count >= MAX_STARS {
-                    return Err(StoreError::Limit(format!(
-                        "an agenda holds at most {MAX_STARS} sessions"
-                    )));
-                }
+                rules::check_star_limit(count)?;
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO agenda_stars (agenda_id, session_id, starred) VALUES (?1, ?2, ?3)",
                 )?
@@ -196,41 +190,6 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// Starring from the pages (see [`crate::domain::agenda::starring`]).
-impl Stars for Store {
-    type Error = StoreError;
-
-    fn star(&self, agenda: &TokenHash, star: Star<'_>) -> Result<Option<bool>, StoreError> {
-        let Star {
-            conference,
-            session,
-            starred,
-            at,
-        } = star;
-        match self.set_star(agenda, conference, session, starred, at) {
-            Err(StoreError::AgendaNotFound) => Ok(None),
-            other => other.map(Some),
-        }
-    }
-
-    fn require_session(&self, star: Star<'_>) -> Result<(), StoreError> {
-        self.session(star.conference, star.session).map(|_| ())
-    }
-
-    fn create(&self, agenda: &TokenHash, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.create_agenda(agenda, None, now).map(|_| ())
-    }
-}
-
-/// What [`Store::rotate_agenda`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RotateOutcome {
-    /// The agenda now has the new token.
-    Rotated,
-    /// It had it already: this call repeats one that succeeded.
-    AlreadyRotated,
 }
 
 pub(super) fn agenda_by_hash(

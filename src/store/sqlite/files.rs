@@ -7,7 +7,7 @@
 //!
 //! - **The `-wal` deleted** (a clean-up script, an operator who thinks it is
 //!   a log): every write since the last checkpoint lives only in that file,
-//!   now unlinked, and is lost at the next crash or stop. [`Store::health`]
+//!   now unlinked, and is lost at the next crash or stop. [`SqliteStore::health`]
 //!   sees the file gone, checkpoints at once (the open connections still
 //!   reach the unlinked file, so its frames are copied into the database
 //!   file) and keeps doing so on every check, reports 503 and logs why; a
@@ -33,7 +33,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 
 /// The marker beside `db` that says it has held a schema: `confcal.db` →
 /// `confcal.db-created` (see the module docs).
@@ -274,7 +274,7 @@ fn space(_dir: &Path) -> Option<(u64, bool)> {
     None
 }
 
-impl Store {
+impl SqliteStore {
     /// Whether the database's files are still the ones opened, writable,
     /// on a disk with room: [`StoreError::Unhealthy`] naming what is wrong
     /// (no paths; the log line has them) when not. Cheap (a few `stat`s),
@@ -412,7 +412,7 @@ impl Store {
     }
 }
 
-/// See [`Store::make_durable`].
+/// See [`SqliteStore::make_durable`].
 const DURABLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[cfg(test)]
@@ -424,12 +424,12 @@ mod tests {
     fn health_reports_each_kind_of_problem() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("h.db");
-        let store = Store::open(&db).unwrap();
+        let store = SqliteStore::open(&db).unwrap();
         store.health().unwrap();
         assert!(marker_path(&db).is_file());
 
         // A disk with less room than asked for is full.
-        let full = Store::open_with(
+        let full = SqliteStore::open_with(
             &db,
             StoreOptions {
                 min_free_bytes: u64::MAX,
@@ -454,19 +454,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("m.db");
         refuse_if_lost(&db, None).unwrap();
-        drop(Store::open(&db).unwrap());
+        drop(SqliteStore::open(&db).unwrap());
         refuse_if_lost(&db, None).unwrap();
         fs::remove_file(&db).unwrap();
         let e = refuse_if_lost(&db, None).unwrap_err().to_string();
         assert!(e.contains("is missing") && e.contains("-created"), "{e}");
-        assert!(Store::open(&db).is_err());
+        assert!(SqliteStore::open(&db).is_err());
         assert!(!db.exists(), "not created anew");
         fs::File::create(&db).unwrap();
-        let e = Store::open(&db).err().unwrap().to_string();
+        let e = SqliteStore::open(&db).err().unwrap().to_string();
         assert!(e.contains("is empty"), "{e}");
         assert_eq!(fs::metadata(&db).unwrap().len(), 0, "left as found");
         // The operator's way out: remove the marker.
         fs::remove_file(marker_path(&db)).unwrap();
-        Store::open(&db).unwrap();
+        SqliteStore::open(&db).unwrap();
     }
 }

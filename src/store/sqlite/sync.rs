@@ -25,42 +25,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Transaction};
-use serde::Serialize;
 
 use super::changes::{prune, record};
 use super::queries::{conference_by_slug, session_by_slug, session_row, SESSION_COLUMNS};
-use super::{to_ts, SessionRecord, Status, Store, StoreError, STARTUP_LOCK_WAIT};
-use crate::domain::changes::SessionState;
+use super::{to_ts, SessionRecord, SqliteStore, Status, StoreError, STARTUP_LOCK_WAIT};
 use crate::domain::{Conference, ConferenceSlug, Schedule, SessionData, SessionId};
+use crate::store::rules::{self, SessionWrite};
+use crate::store::{Outcome, SyncReport};
 
-/// What an import did, session by session.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SyncReport {
-    pub conference_created: bool,
-    pub created: Vec<String>,
-    pub updated: Vec<String>,
-    pub cancelled: Vec<String>,
-    pub unchanged: Vec<String>,
-}
-
-impl SyncReport {
-    pub fn changed(&self) -> bool {
-        self.conference_created
-            || !(self.created.is_empty() && self.updated.is_empty() && self.cancelled.is_empty())
-    }
-}
-
-/// What a single-session write did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Created,
-    Updated,
-    Cancelled,
-    Unchanged,
-}
-
-impl Store {
+impl SqliteStore {
     /// Makes the stored conference equal to `schedule`: creates new
     /// sessions, updates changed ones, and cancels (never deletes) the ones
     /// the schedule no longer lists.
@@ -73,7 +46,7 @@ impl Store {
         Ok(reports.remove(0))
     }
 
-    /// [`Store::sync_schedule`] for several conferences in one transaction.
+    /// [`SqliteStore::sync_schedule`] for several conferences in one transaction.
     pub fn sync_schedules(
         &self,
         schedules: &[Schedule],
@@ -124,7 +97,14 @@ impl Store {
     ) -> Result<Outcome, StoreError> {
         self.write_one_session(slug, now, |tx, conf_id| {
             let old = session_by_slug(tx, conf_id, &session.id)?;
-            write_session(tx, conf_id, session, old, false, false, now)
+            let w = rules::session_write(old.as_ref(), session, false);
+            if let Some(w) = &w {
+                apply(tx, conf_id, w, now)?;
+                if let Some(n) = rules::noticed(old.as_ref(), w, false) {
+                    record(tx, conf_id, &n, now)?;
+                }
+            }
+            Ok(rules::outcome(w.as_ref()))
         })
     }
 
@@ -141,11 +121,14 @@ impl Store {
                     conference: slug.to_string(),
                     session: id.to_string(),
                 })?;
-            if rec.status == Status::Cancelled {
-                return Ok(Outcome::Unchanged);
+            let w = rules::cancel_write(&rec);
+            if let Some(w) = &w {
+                apply(tx, conf_id, w, now)?;
+                if let Some(n) = rules::noticed(Some(&rec), w, false) {
+                    record(tx, conf_id, &n, now)?;
+                }
             }
-            cancel(tx, conf_id, &rec, now)?;
-            Ok(Outcome::Cancelled)
+            Ok(rules::outcome(w.as_ref()))
         })
     }
 
@@ -171,15 +154,14 @@ impl Store {
 }
 
 /// One conference's sync inside the caller's transaction (a source's
-/// sync records its own state in the same one).
+/// sync records its own state in the same one): the diff is
+/// [`rules::plan_sync`]'s, written here.
 pub(super) fn sync_one(
     tx: &Transaction<'_>,
     schedule: &Schedule,
     now: DateTime<Utc>,
 ) -> Result<SyncReport, StoreError> {
-    let mut report = SyncReport::default();
-    let (conf_id, touch_all) = upsert_conference(tx, &schedule.conference, now, &mut report)?;
-
+    let (conf_id, created, touch_all) = upsert_conference(tx, &schedule.conference, now)?;
     let mut existing: HashMap<String, SessionRecord> = HashMap::new();
     {
         let mut stmt = tx.prepare_cached(&format!(
@@ -190,63 +172,33 @@ pub(super) fn sync_one(
             existing.insert(rec.data.id.to_string(), rec);
         }
     }
-    for s in &schedule.sessions {
-        let id = s.id.to_string();
-        let outcome = write_session(
-            tx,
-            conf_id,
-            s,
-            existing.remove(&id),
-            touch_all,
-            report.conference_created,
-            now,
-        )?;
-        match outcome {
-            Outcome::Created => report.created.push(id),
-            Outcome::Updated => report.updated.push(id),
-            Outcome::Unchanged | Outcome::Cancelled => report.unchanged.push(id),
-        }
+    let mut plan = rules::plan_sync(existing, &schedule.sessions, touch_all, created);
+    plan.report.conference_created = created;
+    for w in &plan.writes {
+        apply(tx, conf_id, w, now)?;
     }
-    let mut gone: Vec<SessionRecord> = existing.into_values().collect();
-    gone.sort_by(|a, b| a.data.id.cmp(&b.data.id));
-    for rec in gone {
-        let id = rec.data.id.to_string();
-        if rec.status == Status::Confirmed {
-            cancel(tx, conf_id, &rec, now)?;
-            report.cancelled.push(id);
-        } else if touch_all {
-            bump(tx, conf_id, &rec.data.id, now, false)?;
-            report.updated.push(id);
-        } else {
-            report.unchanged.push(id);
-        }
+    for n in &plan.noticed {
+        record(tx, conf_id, n, now)?;
     }
-    if report.changed() {
+    if plan.report.changed() {
         bump_conference(tx, conf_id, now)?;
         prune(tx, conf_id)?;
     }
-    Ok(report)
+    Ok(plan.report)
 }
 
-/// Inserts or updates the conference row. Returns its id and whether every
-/// session's rendered event changes with it (the zone, or the venue,
-/// address or map point, which appear in each event's LOCATION, GEO and
-/// structured location, changed). The colour is the calendar's alone: it
-/// changes the feeds' header (the version moves) but no event.
+/// Inserts or updates the conference row (see [`rules::conference_change`]).
+/// Returns its id, whether it was created, and whether every session's
+/// rendered event changes with it.
 fn upsert_conference(
     tx: &Transaction<'_>,
     c: &Conference,
     now: DateTime<Utc>,
-    report: &mut SyncReport,
-) -> Result<(i64, bool), StoreError> {
+) -> Result<(i64, bool, bool), StoreError> {
     match conference_by_slug(tx, &c.slug) {
         Ok((id, old)) => {
-            let old = old.conference;
-            let touch_all = old.tz != c.tz
-                || old.venue != c.venue
-                || old.address != c.address
-                || old.geo != c.geo;
-            if old != *c {
+            let change = rules::conference_change(&old.conference, c);
+            if change.changed {
                 tx.prepare_cached(
                     "UPDATE conferences SET name = ?2, timezone = ?3, venue = ?4, url = ?5, \
                      address = ?6, geo_lat = ?7, geo_lon = ?8, color = ?9 WHERE id = ?1",
@@ -254,11 +206,9 @@ fn upsert_conference(
                 .execute(params_from_iter(
                     std::iter::once(Value::from(id)).chain(conference_columns(c)),
                 ))?;
-                // A change to the conference alone (its name) still changes
-                // every feed's header, so the version must move.
                 bump_conference(tx, id, now)?;
             }
-            Ok((id, touch_all))
+            Ok((id, false, change.touch_all))
         }
         Err(StoreError::ConferenceNotFound(_)) => {
             tx.prepare_cached(
@@ -271,10 +221,23 @@ fn upsert_conference(
                     .chain(conference_columns(c))
                     .chain([Value::from(to_ts(now))]),
             ))?;
-            report.conference_created = true;
-            Ok((tx.last_insert_rowid(), false))
+            Ok((tx.last_insert_rowid(), true, false))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Writes one of [`rules`]' session writes.
+fn apply(
+    tx: &Transaction<'_>,
+    conf_id: i64,
+    w: &SessionWrite<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match w {
+        SessionWrite::Insert(s) => write_session(tx, conf_id, s, true, now),
+        SessionWrite::Update(s) => write_session(tx, conf_id, s, false, now),
+        SessionWrite::Bump { id, cancel } => bump(tx, conf_id, id, now, *cancel),
     }
 }
 
@@ -295,26 +258,14 @@ fn conference_columns(c: &Conference) -> [Value; 8] {
     ]
 }
 
-/// Writes one session's content (confirmed), and records in the history
-/// what that changed (see [`record`]); `conference_is_new` when the same
-/// write created its conference.
+/// Writes one session's content (confirmed).
 fn write_session(
     tx: &Transaction<'_>,
     conf_id: i64,
     s: &SessionData,
-    old: Option<SessionRecord>,
-    touch: bool,
-    conference_is_new: bool,
+    created: bool,
     now: DateTime<Utc>,
-) -> Result<Outcome, StoreError> {
-    let before = match old {
-        None => None,
-        Some(old) if old.data == *s && old.status == Status::Confirmed && !touch => {
-            return Ok(Outcome::Unchanged)
-        }
-        Some(old) => Some(SessionState::of_record(&old)),
-    };
-    let created = before.is_none();
+) -> Result<(), StoreError> {
     // Both statements number the same values the same way.
     let sql = if created {
         "INSERT INTO sessions (conference_id, slug, title, speakers, start_utc, end_utc, \
@@ -347,34 +298,6 @@ fn write_session(
         links,
         s.language
     ])?;
-    let after = SessionState::of(s, Status::Confirmed);
-    record(
-        tx,
-        conf_id,
-        &s.id,
-        before.as_ref(),
-        &after,
-        conference_is_new,
-        now,
-    )?;
-    Ok(if created {
-        Outcome::Created
-    } else {
-        Outcome::Updated
-    })
-}
-
-/// Cancels a confirmed session, and records it in the history.
-fn cancel(
-    tx: &Transaction<'_>,
-    conf_id: i64,
-    rec: &SessionRecord,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    bump(tx, conf_id, &rec.data.id, now, true)?;
-    let before = SessionState::of_record(rec);
-    let after = before.clone().cancelled();
-    record(tx, conf_id, &rec.data.id, Some(&before), &after, false, now)?;
     Ok(())
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE agendas ADD COLUMN previous_token_hash BYTEA;

@@ -1,0 +1,30 @@
+CREATE TABLE sources (
+    conference     TEXT COLLATE "C" PRIMARY KEY,
+    url            TEXT NOT NULL,
+    format         TEXT NOT NULL,
+    timezone       TEXT,
+    every_seconds  BIGINT NOT NULL CHECK (every_seconds > 0),
+    generation     BIGINT NOT NULL DEFAULT 1,
+    created        BIGINT NOT NULL,
+    next_due       BIGINT NOT NULL,
+    etag           TEXT,
+    last_modified  TEXT,
+    last_attempt   BIGINT,
+    last_outcome   TEXT CHECK (last_outcome IN ('ok', 'not_modified', 'error', 'held')),
+    last_success   BIGINT,
+    last_change    BIGINT,
+    last_error     TEXT,
+    http_status    BIGINT,
+    failures       BIGINT NOT NULL DEFAULT 0,
+    created_count   BIGINT,
+    updated_count   BIGINT,
+    cancelled_count BIGINT,
+    unchanged_count BIGINT,
+    held_cancel    BIGINT,
+    held_confirmed BIGINT,
+    held_sessions  BIGINT,
+    format_read    TEXT,
+    warnings       TEXT NOT NULL DEFAULT '[]'
+);
+
+CREATE INDEX sources_by_due ON sources (next_due);

@@ -200,6 +200,50 @@ fn single(values: &[String]) -> String {
     }
 }
 
+/// What a conference page's query asks for (the list's and the
+/// timetable's): the feeds' own filters and the feed options, and the
+/// canonical query of both; or the tidy URL to send the browser to.
+pub(super) enum Filters {
+    Read((SessionFilter, FeedOptions, String)),
+    Tidy(HttpResponse),
+}
+
+/// Reads the page's query (without `tz`) as [`Filters`]. The feed options
+/// are not filters, but the page takes them to hand on to the feed URL it
+/// offers (the subscribe panel's reminder choice). A bad filter is a 400
+/// page, once the conference is known to exist (an unknown one is a 404
+/// whatever its filters).
+pub(super) async fn page_filters(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    slug: &crate::domain::ConferenceSlug,
+    page_path: &str,
+) -> Result<Filters, PageError> {
+    let raw = zone::without_keys(req.query_string(), &["tz"]);
+    let query = drop_empty(&raw);
+    let parsed = SessionFilter::from_page_query(&query)
+        .and_then(|f| Ok((f, FeedOptions::from_query(&query)?)));
+    let (filter, options) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let s = slug.clone();
+            state.db(move |st| st.conference(&s)).await?;
+            return Err(PageError::bad_filter(e, page_path.to_owned()));
+        }
+    };
+    let canonical = join_query(&filter.canonical(), &options.canonical());
+    // The form sends empty fields; send the browser to the tidy URL, so
+    // what it shows (and bookmarks) is the feed's own filter.
+    if query != raw {
+        return Ok(Filters::Tidy(
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, with_query(page_path, &canonical)))
+                .finish(),
+        ));
+    }
+    Ok(Filters::Read((filter, options, canonical)))
+}
+
 /// `GET /conferences/{conf}` with the feeds' filters.
 pub(super) async fn conference(
     state: web::Data<AppState>,
@@ -208,30 +252,11 @@ pub(super) async fn conference(
     let ConferencePath(slug) = ConferencePath::of(&req)?;
     let page_path = LOCAL.conference(&slug, "");
     let zone = zone::choice(&req, &state)?;
-    let raw = zone::without_keys(req.query_string(), &["tz"]);
-    let query = drop_empty(&raw);
-    // The feed options are not filters, but the page takes them to hand on
-    // to the feed URL it offers (the subscribe panel's reminder choice).
-    let parsed = SessionFilter::from_page_query(&query)
-        .and_then(|f| Ok((f, FeedOptions::from_query(&query)?)));
-    let (mut filter, options) = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            // An unknown conference is a 404 whatever its filters.
-            let s = slug.clone();
-            state.db(move |st| st.conference(&s)).await?;
-            return Err(PageError::bad_filter(e, page_path));
-        }
-    };
-    // The form sends empty fields; send the browser to the tidy URL, so
-    // what it shows (and bookmarks) is the feed's own filter.
-    let options_query = options.canonical();
-    let canonical = join_query(&filter.canonical(), &options_query);
-    if query != raw {
-        return Ok(HttpResponse::Found()
-            .insert_header((header::LOCATION, with_query(&page_path, &canonical)))
-            .finish());
-    }
+    let (mut filter, options, canonical) =
+        match page_filters(&state, &req, &slug, &page_path).await? {
+            Filters::Read(f) => f,
+            Filters::Tidy(redirect) => return Ok(redirect),
+        };
     // Like the feeds, the page lists cancelled sessions too, marked.
     filter.status = StatusFilter::All;
     let (s, f) = (slug.clone(), filter.clone());

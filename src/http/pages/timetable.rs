@@ -10,24 +10,20 @@
 //! list (CSS only) all read the talks by start time; the hour labels and
 //! room headers are for the eye (each block says its own time and room).
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
 
-use super::conference::FilterPanel;
+use super::conference::{page_filters, FilterPanel, Filters};
 use super::security::Privacy;
 use super::subscribe::{FeedTarget, Subscribe};
 use super::view::{clock_in, day_label, SessionCard};
 use super::zone::{self, ZoneForm};
-use super::{
-    assets, csrf, drop_empty, html_with, plural, render_off, starred, Layout, PageError, Views,
-};
+use super::{assets, csrf, html_with, plural, render_off, starred, Layout, PageError, Views};
 use crate::domain::feed_options::join_query;
 use crate::domain::filter::StatusFilter;
 use crate::domain::timetable::{lay_out, Item};
 use crate::domain::urls::{with_query, LOCAL};
-use crate::domain::{FeedOptions, SessionFilter};
 use crate::http::extract::ConferencePath;
 use crate::http::AppState;
 use crate::ical::calendars::calendar_name;
@@ -107,25 +103,11 @@ pub(super) async fn timetable(
     let ConferencePath(slug) = ConferencePath::of(&req)?;
     let page_path = LOCAL.timetable(&slug, "");
     let zone = zone::choice(&req, &state)?;
-    let raw = zone::without_keys(req.query_string(), &["tz"]);
-    let query = drop_empty(&raw);
-    let parsed = SessionFilter::from_page_query(&query)
-        .and_then(|f| Ok((f, FeedOptions::from_query(&query)?)));
-    let (mut filter, options) = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            let s = slug.clone();
-            state.db(move |st| st.conference(&s)).await?;
-            return Err(PageError::bad_filter(e, page_path));
-        }
+    let (mut filter, options, _) = match page_filters(&state, &req, &slug, &page_path).await? {
+        Filters::Read(f) => f,
+        Filters::Tidy(redirect) => return Ok(redirect),
     };
     let options_query = options.canonical();
-    if query != raw {
-        let canonical = join_query(&filter.canonical(), &options_query);
-        return Ok(HttpResponse::Found()
-            .insert_header((header::LOCATION, with_query(&page_path, &canonical)))
-            .finish());
-    }
     filter.status = StatusFilter::All;
     let (s, f) = (slug.clone(), filter.clone());
     let (conf, sessions, facets, shown) = state

@@ -242,6 +242,8 @@ impl From<StoreError> for HttpError {
                     retry_after: Some(BUSY_RETRY_AFTER_SECS),
                     message: if cause == crate::store::DEADLINE_PASSED {
                         "the search took too long: narrow it, or try again shortly".into()
+                    } else if cause.starts_with(crate::store::CONNECTION_LOST) {
+                        "the connection to the database was lost: try again shortly".into()
                     } else {
                         "the database is busy with another write: try again shortly".into()
                     },

@@ -57,6 +57,12 @@ use crate::domain::agenda::{Star, Stars, TokenHash};
 use crate::domain::changes::{Change, ChangeLog};
 use crate::domain::{ConferenceSlug, Schedule, SessionData, SessionFilter, SessionId};
 
+/// How the cause of [`StoreError::Busy`] begins when the connection, not
+/// the statement, failed (PostgreSQL: the server ended it, restarted, or
+/// cannot be reached). A read that meets it is tried once more on another
+/// connection; what is still lost is worth a retry by the client.
+pub const CONNECTION_LOST: &str = "the connection to the database was lost";
+
 /// The cause of [`StoreError::Busy`] when a query was stopped at its
 /// deadline (see [`SEARCH_DEADLINE`]), not kept waiting by a writer.
 pub const DEADLINE_PASSED: &str = "the query ran past its deadline";

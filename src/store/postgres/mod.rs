@@ -53,7 +53,10 @@ use ::postgres::{Client, Config, NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::sqlite::Words;
-use super::{DbStats, PgUrl, Status, StoreError, StoreOptions, DEADLINE_PASSED, STARTUP_LOCK_WAIT};
+use super::{
+    DbStats, PgUrl, Status, StoreError, StoreOptions, CONNECTION_LOST, DEADLINE_PASSED,
+    STARTUP_LOCK_WAIT,
+};
 
 type Manager = PostgresConnectionManager<NoTls>;
 type Pooled = r2d2::PooledConnection<Manager>;
@@ -112,17 +115,22 @@ impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
         let Some(code) = e.code() else {
             // No SQLSTATE: the connection, not the statement, failed.
-            return StoreError::Busy(format!("the database cannot be reached: {e}"));
+            return StoreError::Busy(format!("{CONNECTION_LOST}: {e}"));
         };
         if *code == SqlState::QUERY_CANCELED {
             StoreError::Busy(DEADLINE_PASSED.into())
         } else if [
-            SqlState::LOCK_NOT_AVAILABLE,
-            SqlState::T_R_SERIALIZATION_FAILURE,
-            SqlState::T_R_DEADLOCK_DETECTED,
             SqlState::ADMIN_SHUTDOWN,
             SqlState::CRASH_SHUTDOWN,
             SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code)
+        {
+            StoreError::Busy(format!("{CONNECTION_LOST}: {e}"))
+        } else if [
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
             SqlState::TOO_MANY_CONNECTIONS,
         ]
         .contains(code)
@@ -237,7 +245,27 @@ impl PgStore {
     }
 
     /// Runs `f` in a read-only REPEATABLE READ transaction: one snapshot.
+    /// A connection lost on the way (the server ended it while it was in
+    /// use: checking it when handed out cannot see that) is dropped by the
+    /// pool, and the read is run once more on another: a read changes
+    /// nothing, so running it again is safe.
     fn read<R>(
+        &self,
+        f: impl Fn(&mut Transaction<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        match self.read_once(&f) {
+            Err(StoreError::Busy(cause)) if cause.starts_with(CONNECTION_LOST) => {
+                tracing::info!(%cause, "read again on another database connection");
+                self.read_once(&f)
+            }
+            other => other,
+        }
+    }
+
+    /// [`PgStore::read`] tried once: for a read that hands out what it
+    /// reads as it goes (rows streamed to a renderer), which must not be
+    /// handed out twice.
+    fn read_once<R>(
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
@@ -417,5 +445,44 @@ mod tests {
         for (i, n) in postgres.iter().enumerate() {
             assert!(n.starts_with(&format!("{:04}_", i + 1)), "{n}");
         }
+    }
+
+    /// A read whose connection the server ends while it is in use (as
+    /// `pg_terminate_backend` or a restart does, which checking a
+    /// connection when it is handed out cannot see) is run again on
+    /// another connection and succeeds; the error said the connection was
+    /// lost, so a client that still met it would be told that, not "busy".
+    #[test]
+    fn a_read_whose_connection_dies_in_use_is_run_again() {
+        use std::cell::Cell;
+        let Some(schema) = crate::store::testing::PgSchema::new() else {
+            return;
+        };
+        let store =
+            super::PgStore::open(&schema.url(), crate::store::StoreOptions::default()).unwrap();
+        let tries = Cell::new(0);
+        let n: i64 = store
+            .read(|tx| {
+                tries.set(tries.get() + 1);
+                if tries.get() == 1 {
+                    assert!(schema.terminate_connections() >= 1);
+                }
+                Ok(tx
+                    .query_one("SELECT count(*) FROM conferences", &[])?
+                    .get(0))
+            })
+            .unwrap();
+        assert_eq!((n, tries.get()), (0, 2));
+        // Once only: a read that keeps failing gives its error.
+        let e = store
+            .read(|tx| -> Result<i64, super::StoreError> {
+                schema.terminate_connections();
+                Ok(tx.query_one("SELECT 1::bigint", &[])?.get(0))
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&e, super::StoreError::Busy(c) if c.starts_with(super::CONNECTION_LOST)),
+            "{e}"
+        );
     }
 }

@@ -64,7 +64,7 @@ impl PgStore {
     where
         F: FnMut(&ConferenceRecord, SessionRecord),
     {
-        self.read(|tx| {
+        self.read_once(|tx| {
             let (db_id, conf) = conference_by_slug(tx, slug, false)?;
             let search = self.search_terms(filter)?;
             let mut sql =

@@ -16,8 +16,10 @@
 //!   also gives the API's changes). The JSON API (`api`, `agendas`, `admin` and its token
 //!   check `auth`, followed `sources`), the extractors that check what a
 //!   URL or form names (`extract`, `pages/forms`), health and metrics
-//!   (`ops`), the HTTP/1 server (`server`), large bodies in slices and the
-//!   send timeout (`stream`), middleware;
+//!   (`ops`), the HTTP/1 server (`server`) and the JSON bodies of the
+//!   errors actix-http writes itself (`head_errors`), large bodies in
+//!   slices, the send timeout and the budget of unsent bodies (`stream`),
+//!   middleware;
 //!   [`http::HttpError`] is the one error type, and its module says the
 //!   error policy.
 //! - [`ical`]: where calendars are built: which calendars there are and

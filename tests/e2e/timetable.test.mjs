@@ -18,6 +18,7 @@ const { chromium } = require("playwright-core");
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const BASE = process.env.CONFCAL_URL;
+const TOKEN = process.env.CONFCAL_E2E_ADMIN_TOKEN;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.SCREENSHOTS || "target/screenshots";
 const DOCS = process.env.DOCS_SHOTS || SHOTS;
@@ -273,6 +274,26 @@ describe("axe-core on every page kind", () => {
     await page.waitForLoadState();
     await page.goto(`${BASE}/agendas`);
     agenda = page.url();
+    // A conference of its own with a change (the seed's must stay as it is
+    // for the other tests), so that the changes page has entries to check.
+    const admin = async (method, path, body) => {
+      const r = await fetch(BASE + path, {
+        method,
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.text()}`);
+    };
+    const talk = (id, start, end, room) => ({
+      id, title: `Talk ${id}`, speakers: ["Ada Example"], start, end, room, tracks: [],
+      abstract: "About it.", notes: null, url: null, kind: "talk",
+    });
+    await admin("PUT", "/api/conferences/e2e-axe", {
+      conference: { slug: "e2e-axe", name: "Axe Conf", timezone: "Europe/Berlin" },
+      sessions: [talk("one", "2026-06-12T09:00", "2026-06-12T10:00", "A"), talk("two", "2026-06-12T10:30", "2026-06-12T11:00", "B")],
+    });
+    await admin("PUT", "/api/conferences/e2e-axe/sessions/one",
+      talk("one", "2026-06-12T09:30", "2026-06-12T10:30", "B"));
   });
   after(async () => {
     if (b) await b.close();
@@ -288,6 +309,9 @@ describe("axe-core on every page kind", () => {
     ["now, before", "/conferences/pycon-us-2012/now?at=2012-01-01T10:00"],
     ["talk", "/conferences/pycon-us-2012/sessions/apache-cassandra-and-python"],
     ["agenda", agenda.slice(BASE.length)],
+    ["changes", "/conferences/e2e-axe/changes"],
+    ["changes, my zone", "/conferences/e2e-axe/changes?tz=Asia%2FTokyo"],
+    ["agenda's changes", agenda.slice(BASE.length) + "/changes"],
     ["error", "/conferences/pycon-us-2012/timetable?day=nonsense"],
   ];
 

@@ -239,7 +239,8 @@ pub struct ServeArgs {
     /// (a page, a JSON listing, an agenda: not the cached feeds, which
     /// every client shares), in MiB. Past it, such a response is answered
     /// 503 with `Retry-After` instead, until slow or stalled clients have
-    /// taken theirs or been cut off by the send timeout.
+    /// taken theirs or been cut off by the send timeout. One client (an
+    /// address, an IPv6 /64) holds at most a quarter of it.
     #[arg(long, env = "CONFCAL_UNSENT_MB", default_value_t = 256,
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub unsent_mb: u64,

@@ -31,14 +31,18 @@
 //!   count past the budget is dropped and answered 503 with `Retry-After`
 //!   instead. Bodies the feed cache shares are not counted (the cache's own
 //!   limit counts them once), nor small ones (a 503 would save nothing).
+//!   One client may hold a quarter of the budget at most, so that one
+//!   address's stalled connections do not keep every other client out.
 //! - `trim`: once large bodies have been freed, the memory is given back to
 //!   the system (glibc keeps it otherwise, see [`Sliced`]'s `Drop`).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -47,6 +51,7 @@ use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, ResponseError};
 
+use super::ratelimit::{client_ip, client_of};
 use super::{AppState, HttpError};
 
 /// Pieces a large body is sent in, and the size from which a body is
@@ -70,11 +75,25 @@ pub struct SendBudget {
     /// the budget can count it. A flood of 80 page requests once held 600
     /// MB of rows loaded at once, waiting for a worker to render them.
     making: Arc<tokio::sync::Semaphore>,
+    /// Who holds what, and the last refusal; every change to `held` is
+    /// made under it, so a check and its take are one step.
+    ledger: Mutex<Ledger>,
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    /// Bytes held by each client (an IPv4 address, an IPv6 /64: see
+    /// [`client_of`]).
+    per_client: HashMap<IpAddr, usize>,
     /// The size of the last body refused, and when: while another such
     /// body would not fit either, requests that make bodies are refused
     /// before they are made (see [`SendBudget::refuse_early`]).
-    last_refused: std::sync::Mutex<Option<(std::time::Instant, usize)>>,
+    last_refused: Option<(Instant, usize)>,
 }
+
+/// The part of the budget one client may hold: one address's stalled
+/// connections cannot keep every other client's large pages out.
+const CLIENT_SHARE: usize = 4;
 
 impl SendBudget {
     /// `limit` bytes held; `makers` requests making their bodies at once.
@@ -84,7 +103,7 @@ impl SendBudget {
             making: Arc::new(tokio::sync::Semaphore::new(makers.max(1))),
             held: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
-            last_refused: std::sync::Mutex::new(None),
+            ledger: Mutex::new(Ledger::default()),
         })
     }
 
@@ -97,57 +116,88 @@ impl SendBudget {
         self.limit
     }
 
+    /// What one client may hold: a [`CLIENT_SHARE`]th of the limit.
+    pub fn client_limit(&self) -> usize {
+        (self.limit / CLIENT_SHARE).max(1)
+    }
+
     /// Responses refused for the budget since start.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
 
-    /// Counts `n` bytes as held if that stays within the limit (checked and
-    /// taken at once, so concurrent workers cannot both pass on the same
-    /// room).
-    fn try_take(&self, n: usize) -> bool {
-        let taken = self
-            .held
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                (held.saturating_add(n) <= self.limit).then_some(held + n)
-            })
-            .is_ok();
-        if !taken {
-            self.refused.fetch_add(1, Ordering::Relaxed);
-            *self.last_refused.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((std::time::Instant::now(), n));
-        }
-        taken
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether a request should be refused before its body is made: the
-    /// bodies held leave no room for one as large as the last refused
-    /// within [`RETRY_AFTER_SECS`]. Making a 10 MB page only to drop it
-    /// would spend a worker's time for nothing, for every client of a
-    /// flood.
-    fn refuse_early(&self) -> bool {
+    /// Counts `n` bytes as held by `client` if that stays within the limit
+    /// and within the client's share (checked and taken at once, so
+    /// concurrent workers cannot both pass on the same room).
+    fn try_take(&self, n: usize, client: Option<IpAddr>) -> bool {
+        let mut l = self.ledger();
+        let held = self.held();
+        let mine = client.map_or(0, |c| l.per_client.get(&c).copied().unwrap_or(0));
+        let fits = held.saturating_add(n) <= self.limit
+            && (client.is_none() || mine.saturating_add(n) <= self.client_limit());
+        if fits {
+            self.held.store(held + n, Ordering::Release);
+            if let Some(c) = client {
+                *l.per_client.entry(c).or_default() += n;
+            }
+        } else {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            l.last_refused = Some((Instant::now(), n));
+        }
+        fits
+    }
+
+    /// Whether a request of `client`'s should be refused before its body
+    /// is made: the bodies held (the client's own, or everyone's) leave no
+    /// room for one as large as the last refused within
+    /// [`RETRY_AFTER_SECS`]. Making a 10 MB page only to drop it would
+    /// spend a worker's time for nothing, for every client of a flood.
+    fn refuse_early(&self, client: Option<IpAddr>) -> bool {
         let held = self.held();
         if held == 0 {
             return false;
         }
-        let last = *self.last_refused.lock().unwrap_or_else(|e| e.into_inner());
-        let refuse = last.is_some_and(|(at, size)| {
-            at.elapsed() < Duration::from_secs(RETRY_AFTER_SECS) && held + size > self.limit
+        let l = self.ledger();
+        let mine = client.map_or(0, |c| l.per_client.get(&c).copied().unwrap_or(0));
+        let refuse = l.last_refused.is_some_and(|(at, size)| {
+            at.elapsed() < Duration::from_secs(RETRY_AFTER_SECS)
+                && (held + size > self.limit || (mine > 0 && mine + size > self.client_limit()))
         });
+        drop(l);
         if refuse {
             self.refused.fetch_add(1, Ordering::Relaxed);
         }
         refuse
     }
 
-    /// Counts `n` bytes as held whatever the limit: a piece of a body
-    /// already on its way (see [`Resliced`]).
-    fn take(&self, n: usize) {
+    /// Counts `n` bytes as held by `client` whatever the limit: a piece of
+    /// a body already on its way (see [`Resliced`]).
+    fn take(&self, n: usize, client: Option<IpAddr>) {
+        let mut l = self.ledger();
         self.held.fetch_add(n, Ordering::AcqRel);
+        if let Some(c) = client {
+            *l.per_client.entry(c).or_default() += n;
+        }
     }
 
-    fn give_back(&self, n: usize) {
+    fn give_back(&self, n: usize, client: Option<IpAddr>) {
+        if n == 0 {
+            return;
+        }
+        let mut l = self.ledger();
         self.held.fetch_sub(n, Ordering::AcqRel);
+        if let Some(c) = client {
+            if let Some(mine) = l.per_client.get_mut(&c) {
+                *mine = mine.saturating_sub(n);
+                if *mine == 0 {
+                    l.per_client.remove(&c);
+                }
+            }
+        }
     }
 
     /// Whether the bodies held have used the budget up: a response whose
@@ -162,15 +212,18 @@ impl SendBudget {
     }
 }
 
-/// Bytes of a body counted in a [`SendBudget`], given back once.
+/// Bytes of a body counted in a [`SendBudget`] for a client, given back
+/// once.
 struct Charge {
     budget: Arc<SendBudget>,
     bytes: usize,
+    client: Option<IpAddr>,
 }
 
 impl Charge {
     fn release(&mut self) {
-        self.budget.give_back(std::mem::take(&mut self.bytes));
+        self.budget
+            .give_back(std::mem::take(&mut self.bytes), self.client);
     }
 }
 
@@ -205,6 +258,7 @@ pub async fn slice_large(
     let Some(budget) = budget else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let client = client_ip(req.request()).map(client_of);
     // Feeds, exports and assets are served from caches whose bodies are
     // shared, and never refused before they are looked up.
     let mut making = None;
@@ -215,7 +269,7 @@ pub async fn slice_large(
     if reads && !cached_kind(req.path()) {
         // Never closed: `acquire` cannot fail.
         making = budget.making.clone().acquire_owned().await.ok();
-        if budget.refuse_early() {
+        if budget.refuse_early(client) {
             let (req, _) = req.into_parts();
             return Ok(ServiceResponse::new(req, unsent_full()));
         }
@@ -229,8 +283,12 @@ pub async fn slice_large(
             Ok(bytes) if !bytes.is_unique() => BoxBody::new(Sliced::new(bytes, None)),
             Ok(bytes) => {
                 let n = bytes.len();
-                if budget.try_take(n) {
-                    let charge = Charge { budget, bytes: n };
+                if budget.try_take(n, client) {
+                    let charge = Charge {
+                        budget,
+                        bytes: n,
+                        client,
+                    };
                     BoxBody::new(Sliced::new(bytes, Some(charge)))
                 } else {
                     refused = true;
@@ -245,7 +303,7 @@ pub async fn slice_large(
         }
         // Still in the making (Compress encodes a body on the first poll,
         // holding all of it until then): the permit goes with it.
-        BodySize::Stream => BoxBody::new(Resliced::new(body, budget).making(making.take())),
+        BodySize::Stream => BoxBody::new(Resliced::new(body, budget, client).making(making.take())),
         _ => BoxBody::new(body),
     });
     if !refused {
@@ -348,6 +406,7 @@ pub struct Resliced<B> {
     inner: Pin<Box<B>>,
     rest: Bytes,
     budget: Arc<SendBudget>,
+    client: Option<IpAddr>,
     charge: Option<Charge>,
     /// The place among the [`SendBudget`]'s makers, held until the first
     /// piece is out (see [`slice_large`]).
@@ -355,11 +414,12 @@ pub struct Resliced<B> {
 }
 
 impl<B> Resliced<B> {
-    fn new(inner: B, budget: Arc<SendBudget>) -> Self {
+    fn new(inner: B, budget: Arc<SendBudget>, client: Option<IpAddr>) -> Self {
         Resliced {
             inner: Box::pin(inner),
             rest: Bytes::new(),
             budget,
+            client,
             charge: None,
             making: None,
         }
@@ -392,10 +452,11 @@ impl<B: MessageBody> MessageBody for Resliced<B> {
             match next {
                 Poll::Ready(Some(Ok(piece))) if piece.len() > SLICE => {
                     if piece.is_unique() {
-                        this.budget.take(piece.len());
+                        this.budget.take(piece.len(), this.client);
                         this.charge = Some(Charge {
                             budget: this.budget.clone(),
                             bytes: piece.len(),
+                            client: this.client,
                         });
                     }
                     this.rest = piece;
@@ -566,24 +627,54 @@ mod tests {
     fn the_budget_counts_private_bodies_until_they_are_gone() {
         let budget = SendBudget::new(3 * SLICE, 1);
         let body = |n: usize| Bytes::from(vec![7u8; n]);
-        assert!(budget.try_take(2 * SLICE));
+        assert!(budget.try_take(2 * SLICE, None));
         let held = Sliced::new(
             body(2 * SLICE),
             Some(Charge {
                 budget: budget.clone(),
                 bytes: 2 * SLICE,
+                client: None,
             }),
         );
         assert_eq!(budget.held(), 2 * SLICE);
-        assert!(!budget.try_take(2 * SLICE), "past the limit");
+        assert!(!budget.try_take(2 * SLICE, None), "past the limit");
         assert_eq!(budget.refused(), 1);
         // A body as large as the one refused does not fit either: the next
         // request is refused before it is made.
-        assert!(budget.refuse_early());
+        assert!(budget.refuse_early(None));
         drop(held);
         assert_eq!(budget.held(), 0);
-        assert!(!budget.refuse_early(), "nothing held");
-        assert!(budget.try_take(3 * SLICE), "the whole limit fits");
+        assert!(!budget.refuse_early(None), "nothing held");
+        assert!(budget.try_take(3 * SLICE, None), "the whole limit fits");
+    }
+
+    /// One client holds at most its share; another still finds room, and
+    /// the first is refused early while the second is not.
+    #[test]
+    fn one_client_holds_at_most_its_share() {
+        let budget = SendBudget::new(40 * SLICE, 1);
+        let share = budget.client_limit();
+        assert_eq!(share, 10 * SLICE);
+        let (a, b): (IpAddr, IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap());
+        assert!(budget.try_take(6 * SLICE, Some(a)));
+        assert!(!budget.try_take(6 * SLICE, Some(a)), "past a's share");
+        assert!(
+            budget.refuse_early(Some(a)),
+            "a is refused before making another"
+        );
+        assert!(!budget.refuse_early(Some(b)), "b holds nothing");
+        assert!(budget.try_take(6 * SLICE, Some(b)), "b has its own share");
+        assert_eq!(budget.held(), 12 * SLICE);
+        budget.give_back(6 * SLICE, Some(a));
+        assert!(
+            budget.try_take(10 * SLICE, Some(a)),
+            "given back, a's share is whole again"
+        );
+        assert!(!budget.try_take(1, Some(a)));
+        // Not from an address (a test request): only the whole limit counts.
+        assert!(budget.try_take(20 * SLICE, None));
+        assert_eq!(budget.held(), 36 * SLICE);
     }
 
     /// A stream's large pieces go on in slices, counted while they wait.
@@ -597,7 +688,11 @@ mod tests {
             Ok::<_, std::convert::Infallible>(Bytes::from_static(b"small")),
             Ok(make()),
         ]);
-        let mut body = Resliced::new(actix_web::body::BodyStream::new(stream), budget.clone());
+        let mut body = Resliced::new(
+            actix_web::body::BodyStream::new(stream),
+            budget.clone(),
+            None,
+        );
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         let mut next = || match Pin::new(&mut body).poll_next(&mut cx) {

@@ -377,7 +377,7 @@ fn a_flood_of_private_bodies_stays_within_the_unsent_budget() {
     let page_len = fetch(&base, page).len();
     let feed_body = fetch(&base, feed);
     assert!(
-        page_len > 2 * MB && feed_body.len() > SLICE_OF_TEST,
+        page_len > 2 * MB && feed_body.len() > confcal::http::stream::SLICE,
         "{page_len}"
     );
     std::thread::sleep(Duration::from_millis(1_500));
@@ -479,6 +479,3 @@ fn a_flood_of_private_bodies_stays_within_the_unsent_budget() {
     assert_eq!(fetch_after_renders(&base, page).len(), page_len);
     drop(rest);
 }
-
-/// A body over one slice, so that the feed goes through the slicing path.
-const SLICE_OF_TEST: usize = 64 * 1024;
